@@ -1,1 +1,443 @@
-//! (not written yet)
+//! Deflate one large byte range on all cores into a single raw deflate stream.
+//!
+//! The range is cut into fixed-size chunks; each chunk is compressed on its
+//! own (raw deflate, no shared dictionary) and ended with a sync flush, which
+//! leaves the stream byte-aligned, so the pieces concatenate into one valid
+//! stream that ends with an empty final block. CRC-32s are combined, the
+//! SHA-256 is computed in order. Because every chunk's bytes depend only on
+//! its data and the level, the output is identical for any thread count.
+//!
+//! Holes (SEEK_HOLE) are never read, and all-zero chunks are not compressed:
+//! both reuse one precomputed compressed zero chunk.
+
+use flate2::{Compress, Compression, FlushCompress, Status};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+
+/// An empty final block with fixed Huffman codes: BFINAL=1, BTYPE=01, EOB.
+const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
+
+#[derive(Clone, Debug)]
+pub struct DeflateOptions {
+    /// zlib level 0-9.
+    pub level: u32,
+    /// Worker threads; 0 means all available cores.
+    pub threads: usize,
+    pub chunk_size: usize,
+}
+
+impl Default for DeflateOptions {
+    fn default() -> Self {
+        DeflateOptions {
+            level: DEFAULT_LEVEL,
+            threads: 0,
+            chunk_size: 1 << 20,
+        }
+    }
+}
+
+/// Chosen by measurement (bench/): see the README's performance section.
+pub const DEFAULT_LEVEL: u32 = 4;
+
+#[derive(Clone, Debug)]
+pub struct DeflateSummary {
+    pub crc32: u32,
+    pub uncompressed: u64,
+    pub compressed: u64,
+    pub sha256: [u8; 32],
+    /// Bytes never read because they were holes in the source.
+    pub hole_bytes: u64,
+}
+
+pub fn effective_threads(requested: usize) -> usize {
+    if requested > 0 {
+        requested
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+enum Payload {
+    /// All zeros (a hole, or data that reads as zeros).
+    Zero,
+    Data(Vec<u8>),
+}
+
+struct Job {
+    seq: u64,
+    len: usize,
+    payload: Payload,
+}
+
+struct Done {
+    seq: u64,
+    len: usize,
+    compressed: Arc<Vec<u8>>,
+    crc: crc32fast::Hasher,
+    /// The uncompressed data (for SHA-256), returned to the pool afterwards.
+    data: Option<Vec<u8>>,
+}
+
+/// Compress `[offset, offset + len)` of `src` into `out` as one raw deflate
+/// stream. `progress` is called with the number of input bytes done.
+pub fn deflate_range(
+    src: &File,
+    offset: u64,
+    len: u64,
+    out: &mut dyn Write,
+    opts: &DeflateOptions,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<DeflateSummary> {
+    let threads = effective_threads(opts.threads);
+    let chunk = opts.chunk_size.max(4096);
+    let extents = crate::sparse::data_extents(src, offset, len)?;
+    let zero = ZeroChunks::new(opts.level, chunk);
+
+    let (job_tx, job_rx) = sync_channel::<Job>(threads * 2);
+    let (done_tx, done_rx) = sync_channel::<io::Result<Done>>(threads * 2);
+    let (pool_tx, pool_rx) = sync_channel::<Vec<u8>>(threads * 4 + 2);
+    for _ in 0..threads * 4 + 2 {
+        pool_tx.send(vec![0u8; chunk]).expect("pool has room");
+    }
+    let job_rx = Arc::new(Mutex::new(job_rx));
+
+    std::thread::scope(|s| {
+        let reader_done = done_tx.clone();
+        let pool_back = pool_tx.clone();
+        s.spawn(move || {
+            let pool = (&pool_rx, &pool_back);
+            if let Err(e) = read_chunks(src, offset, len, chunk, &extents, pool, &job_tx) {
+                let _ = reader_done.send(Err(e));
+            }
+        });
+        for _ in 0..threads {
+            let job_rx = Arc::clone(&job_rx);
+            let done_tx = done_tx.clone();
+            let zero = zero.clone();
+            let level = opts.level;
+            s.spawn(move || compress_jobs(&job_rx, &done_tx, level, chunk, &zero));
+        }
+        drop(done_tx);
+        write_in_order(done_rx, out, &pool_tx, len, chunk, progress)
+    })
+}
+
+/// Reader: classify each chunk as hole, zero or data, reading only data extents.
+fn read_chunks(
+    src: &File,
+    offset: u64,
+    len: u64,
+    chunk: usize,
+    extents: &[(u64, u64)],
+    pool: (&Receiver<Vec<u8>>, &SyncSender<Vec<u8>>),
+    jobs: &SyncSender<Job>,
+) -> io::Result<()> {
+    let mut ext = 0usize;
+    let mut seq = 0u64;
+    let mut pos = 0u64;
+    while pos < len {
+        let n = (len - pos).min(chunk as u64) as usize;
+        let (start, end) = (offset + pos, offset + pos + n as u64);
+        while ext < extents.len() && extents[ext].0 + extents[ext].1 <= start {
+            ext += 1;
+        }
+        let has_data = ext < extents.len() && extents[ext].0 < end;
+        let payload = if has_data {
+            let mut buf = match pool.0.recv() {
+                Ok(b) => b,
+                Err(_) => return Ok(()), // writer stopped: it reports why
+            };
+            buf.resize(n, 0);
+            src.read_exact_at(&mut buf, start)?;
+            if is_zero(&buf) {
+                let _ = pool.1.send(buf);
+                Payload::Zero
+            } else {
+                Payload::Data(buf)
+            }
+        } else {
+            Payload::Zero
+        };
+        if jobs
+            .send(Job {
+                seq,
+                len: n,
+                payload,
+            })
+            .is_err()
+        {
+            return Ok(());
+        }
+        seq += 1;
+        pos += n as u64;
+    }
+    Ok(())
+}
+
+fn is_zero(buf: &[u8]) -> bool {
+    // SAFETY: every bit pattern is a valid u128.
+    let (head, words, tail) = unsafe { buf.align_to::<u128>() };
+    head.iter().all(|&b| b == 0) && words.iter().all(|&w| w == 0) && tail.iter().all(|&b| b == 0)
+}
+
+fn compress_jobs(
+    jobs: &Mutex<Receiver<Job>>,
+    done: &SyncSender<io::Result<Done>>,
+    level: u32,
+    chunk: usize,
+    zero: &ZeroChunks,
+) {
+    let mut c = Compress::new(Compression::new(level), false);
+    loop {
+        let job = match jobs.lock().expect("job queue lock").recv() {
+            Ok(j) => j,
+            Err(_) => return,
+        };
+        let result = match job.payload {
+            Payload::Zero => {
+                let (bytes, crc) = zero.get(job.len);
+                Ok(Done {
+                    seq: job.seq,
+                    len: job.len,
+                    compressed: bytes,
+                    crc,
+                    data: None,
+                })
+            }
+            Payload::Data(data) => {
+                let mut crc = crc32fast::Hasher::new();
+                crc.update(&data);
+                compress_chunk(&mut c, &data, chunk).map(|bytes| Done {
+                    seq: job.seq,
+                    len: job.len,
+                    compressed: Arc::new(bytes),
+                    crc,
+                    data: Some(data),
+                })
+            }
+        };
+        if done.send(result).is_err() {
+            return;
+        }
+    }
+}
+
+/// Raw-deflate one chunk on its own, ending with a sync flush.
+fn compress_chunk(c: &mut Compress, data: &[u8], chunk: usize) -> io::Result<Vec<u8>> {
+    c.reset();
+    let mut out = Vec::with_capacity(chunk / 2 + 1024);
+    let mut consumed = 0usize;
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(64 * 1024));
+        }
+        let before = c.total_in();
+        let status = c
+            .compress_vec(&data[consumed..], &mut out, FlushCompress::Sync)
+            .map_err(io::Error::other)?;
+        consumed += (c.total_in() - before) as usize;
+        // The flush is complete once all input is taken and output space remains.
+        if consumed == data.len() && out.len() < out.capacity() {
+            return Ok(out);
+        }
+        if status == Status::StreamEnd {
+            return Err(io::Error::other("deflate ended the stream unexpectedly"));
+        }
+    }
+}
+
+/// A compressed chunk and the CRC state of its input.
+type Compressed = (Arc<Vec<u8>>, crc32fast::Hasher);
+
+/// Compressed all-zero chunks, computed once per length.
+#[derive(Clone)]
+struct ZeroChunks {
+    level: u32,
+    chunk: usize,
+    full: Compressed,
+    cache: Arc<Mutex<BTreeMap<usize, Compressed>>>,
+}
+
+impl ZeroChunks {
+    fn new(level: u32, chunk: usize) -> Self {
+        let full = Self::compute(level, chunk, chunk);
+        ZeroChunks {
+            level,
+            chunk,
+            full,
+            cache: Arc::default(),
+        }
+    }
+
+    fn compute(level: u32, len: usize, chunk: usize) -> Compressed {
+        let zeros = vec![0u8; len];
+        let mut c = Compress::new(Compression::new(level), false);
+        let bytes = compress_chunk(&mut c, &zeros, chunk).expect("deflating zeros cannot fail");
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&zeros);
+        (Arc::new(bytes), crc)
+    }
+
+    fn get(&self, len: usize) -> Compressed {
+        if len == self.chunk {
+            return (Arc::clone(&self.full.0), self.full.1.clone());
+        }
+        let mut cache = self.cache.lock().expect("zero cache lock");
+        let entry = cache
+            .entry(len)
+            .or_insert_with(|| Self::compute(self.level, len, self.chunk));
+        (Arc::clone(&entry.0), entry.1.clone())
+    }
+}
+
+/// Writer: put chunks back in order, write them, combine CRCs, hash the input.
+fn write_in_order(
+    done: Receiver<io::Result<Done>>,
+    out: &mut dyn Write,
+    pool: &SyncSender<Vec<u8>>,
+    len: u64,
+    chunk: usize,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<DeflateSummary> {
+    let zeros = vec![0u8; chunk];
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut crc = crc32fast::Hasher::new();
+    let mut sha = Sha256::new();
+    let (mut written, mut compressed, mut hole_bytes) = (0u64, 0u64, 0u64);
+    while written < len {
+        let d = match done.recv() {
+            Ok(r) => r?,
+            Err(_) => return Err(io::Error::other("the compression threads stopped early")),
+        };
+        pending.insert(d.seq, d);
+        while let Some(d) = pending.remove(&next) {
+            out.write_all(&d.compressed)?;
+            compressed += d.compressed.len() as u64;
+            crc.combine(&d.crc);
+            match d.data {
+                Some(data) => {
+                    sha.update(&data);
+                    let _ = pool.send(data);
+                }
+                None => {
+                    sha.update(&zeros[..d.len]);
+                    hole_bytes += d.len as u64;
+                }
+            }
+            written += d.len as u64;
+            next += 1;
+            progress(written);
+        }
+    }
+    out.write_all(&FINAL_BLOCK)?;
+    compressed += FINAL_BLOCK.len() as u64;
+    Ok(DeflateSummary {
+        crc32: crc.finalize(),
+        uncompressed: len,
+        compressed,
+        sha256: sha.finalize().into(),
+        hole_bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn sample_file(dir: &std::path::Path) -> (File, Vec<u8>) {
+        let path = dir.join("src");
+        let f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let len = 5 * (1 << 20) + 12345;
+        f.set_len(len as u64).unwrap();
+        let mut expect = vec![0u8; len];
+        let mut x = 12345u32;
+        for (i, b) in expect.iter_mut().enumerate() {
+            if (1 << 20..(2 << 20) + 777).contains(&i) || i > 4 << 20 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                *b = if i % 7 == 0 {
+                    (x >> 24) as u8
+                } else {
+                    b'a' + (i % 13) as u8
+                };
+            }
+        }
+        f.write_all_at(&expect, 0).unwrap();
+        // Leave a real hole in the middle.
+        f.set_len(len as u64).unwrap();
+        (f, expect)
+    }
+
+    #[test]
+    fn stream_decodes_and_is_thread_independent() {
+        let dir = tempfile::tempdir().unwrap();
+        let (f, expect) = sample_file(dir.path());
+        let mut outputs = Vec::new();
+        for threads in [1, 2, 5] {
+            let mut out = Vec::new();
+            let opts = DeflateOptions {
+                threads,
+                chunk_size: 1 << 20,
+                level: 4,
+            };
+            let s =
+                deflate_range(&f, 0, expect.len() as u64, &mut out, &opts, &mut |_| {}).unwrap();
+            assert_eq!(s.crc32, crc32fast::hash(&expect));
+            assert_eq!(s.compressed, out.len() as u64);
+            let sha: [u8; 32] = Sha256::digest(&expect).into();
+            assert_eq!(s.sha256, sha);
+            let mut dec = Vec::new();
+            flate2::read::DeflateDecoder::new(&out[..])
+                .read_to_end(&mut dec)
+                .unwrap();
+            assert!(dec == expect, "round trip");
+            outputs.push(out);
+        }
+        assert!(outputs.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    #[test]
+    fn offset_range_and_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let (f, expect) = sample_file(dir.path());
+        let mut out = Vec::new();
+        let s = deflate_range(
+            &f,
+            4096,
+            3 << 20,
+            &mut out,
+            &DeflateOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(s.crc32, crc32fast::hash(&expect[4096..4096 + (3 << 20)]));
+        let mut empty = Vec::new();
+        let s = deflate_range(
+            &f,
+            0,
+            0,
+            &mut empty,
+            &DeflateOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(s.crc32, 0);
+        let mut dec = Vec::new();
+        flate2::read::DeflateDecoder::new(&empty[..])
+            .read_to_end(&mut dec)
+            .unwrap();
+        assert!(dec.is_empty());
+    }
+}

@@ -92,7 +92,7 @@ mod tests {
                 second: 20
             }
         );
-        assert_eq!(UtcDateTime::dos(0), ((0 << 9) | (1 << 5) | 1, 0));
-        assert_eq!(UtcDateTime::dos(DOS_EPOCH), ((0 << 9) | (1 << 5) | 1, 0));
+        assert_eq!(UtcDateTime::dos(0), ((1 << 5) | 1, 0));
+        assert_eq!(UtcDateTime::dos(DOS_EPOCH), ((1 << 5) | 1, 0));
     }
 }
