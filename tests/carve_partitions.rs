@@ -1,0 +1,587 @@
+//! carve-partitions against disk images built by the standard tools
+//! (sgdisk / sfdisk, mkfs.vfat + mcopy, mkfs.ext4 -d) at 512 and 4096-byte
+//! sectors, judged by dd, mcopy, 7z, unzip and an installer-style reader.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Disk {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    img: PathBuf,
+    esp: (u64, u64),
+    root: (u64, u64),
+}
+
+fn tools() {
+    require("sgdisk", "gdisk");
+    require("sfdisk", "fdisk");
+    require("mkfs.vfat", "dosfstools");
+    require("mcopy", "mtools");
+    require("mkfs.ext4", "e2fsprogs");
+    require("7z", "p7zip-full");
+    require("unzip", "unzip");
+    require("python3", "python3");
+}
+
+fn build_disk(ss: u64) -> Disk {
+    tools();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    esp_tree(&dir.join("esp"));
+    root_tree(&dir.join("root"));
+    let esp_mib = if ss == 512 { 64 } else { 300 };
+    let root_mib = 64;
+    let img = dir.join("disk.img");
+    let d = dir.display();
+    sh(&format!(
+        "truncate -s {}M {d}/disk.img",
+        esp_mib + root_mib + 2
+    ));
+    if ss == 512 {
+        sh(&format!(
+            "sgdisk -n1:2048:+{esp_mib}M -t1:EF00 -c1:ESP -n2:0:+{root_mib}M -t2:8300 -c2:nixos {d}/disk.img >/dev/null"
+        ));
+    } else {
+        // bookworm's sfdisk has no --sector-size; fdisk -b does it.
+        sh(&format!(
+            "printf 'g\\nn\\n1\\n\\n+{esp_mib}M\\nt\\n1\\nn\\n2\\n\\n+{root_mib}M\\nx\\nn\\n1\\nESP\\nn\\n2\\nnixos\\nr\\nw\\n' | fdisk -b 4096 {d}/disk.img >/dev/null"
+        ));
+    }
+    // fdisk is the independent oracle for where the partitions are.
+    let listing = sh(&format!(
+        "fdisk -b {ss} -l -o Start,Sectors {d}/disk.img | tail -n 2"
+    ));
+    let rows: Vec<(u64, u64)> = listing
+        .lines()
+        .map(|l| {
+            let f: Vec<u64> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            (f[0] * ss, f[1] * ss)
+        })
+        .collect();
+    let part = |i: usize| rows[i];
+    let (esp, root) = (part(0), part(1));
+    sh(&format!(
+        "mkfs.vfat -F 32 -S {ss} -s 1 -n ESP -i 12CEA600 -C {d}/esp.fat {} >/dev/null && cd {d}/esp && mcopy -s -i {d}/esp.fat * ::/ && \
+         dd if={d}/esp.fat of={d}/disk.img bs=4096 seek={} conv=notrunc,sparse status=none",
+        esp.1 / 1024,
+        esp.0 / 4096
+    ));
+    sh(&format!(
+        "mkfs.ext4 -q -b 4096 -d {d}/root -E offset={} {d}/disk.img {}k",
+        root.0,
+        root.1 / 1024
+    ));
+    Disk {
+        _tmp: tmp,
+        dir,
+        img,
+        esp,
+        root,
+    }
+}
+
+fn carve(args: &[&str]) -> std::process::Output {
+    run(Command::new(bin("carve-partitions"))
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1700000000"))
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "carve-partitions failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn allocated(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+fn list_case(ss: u64) {
+    let disk = build_disk(ss);
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&carve(&["list", p(&disk.img), "--json"]))).unwrap();
+    assert_eq!(v["table"], "gpt");
+    assert_eq!(v["sectorSize"], ss);
+    let parts = v["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0]["name"], "ESP");
+    assert_eq!(parts[0]["typeAlias"], "esp");
+    assert_eq!(parts[0]["type"], "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
+    assert_eq!(parts[0]["offset"], disk.esp.0);
+    assert_eq!(parts[0]["size"], disk.esp.1);
+    assert_eq!(parts[1]["typeAlias"], "linux");
+    assert_eq!(parts[1]["offset"], disk.root.0);
+    assert_eq!(parts[1]["size"], disk.root.1);
+    assert_eq!(parts[1]["firstLba"], disk.root.0 / ss);
+    let text = ok(&carve(&["list", p(&disk.img)]));
+    assert!(text.contains(&format!("GPT, {ss}-byte sectors")), "{text}");
+}
+
+#[test]
+fn list_512() {
+    list_case(512);
+}
+
+#[test]
+fn list_4096() {
+    list_case(4096);
+}
+
+fn extract_case(ss: u64) {
+    let disk = build_disk(ss);
+    let d = disk.dir.display();
+    for (sel, (off, size)) in [("ESP", disk.esp), ("2", disk.root)] {
+        let out = disk.dir.join(format!("part-{sel}"));
+        ok(&carve(&[
+            "extract",
+            p(&disk.img),
+            "--partition",
+            sel,
+            "-o",
+            p(&out),
+        ]));
+        sh(&format!(
+            "dd if={d}/disk.img of={d}/ref-{sel} bs={ss} skip={} count={} status=none && cmp {d}/ref-{sel} {}",
+            off / ss,
+            size / ss,
+            p(&out)
+        ));
+        // dd writes every zero block; extract must keep the holes.
+        assert_eq!(allocated(&disk.dir.join(format!("ref-{sel}"))), size);
+        assert!(
+            allocated(&out) < size / 2,
+            "{sel}: {} of {size} bytes allocated",
+            allocated(&out)
+        );
+    }
+}
+
+#[test]
+fn extract_512() {
+    extract_case(512);
+}
+
+#[test]
+fn extract_4096() {
+    extract_case(4096);
+}
+
+fn unpack_case(ss: u64) {
+    let disk = build_disk(ss);
+    let d = disk.dir.display();
+    let out = disk.dir.join("unpacked");
+    ok(&carve(&[
+        "unpack",
+        p(&disk.img),
+        "--partition",
+        "esp",
+        "-o",
+        p(&out),
+    ]));
+    sh(&format!(
+        "mkdir {d}/mcopy && mcopy -s -n -i {d}/esp.fat ::/ {d}/mcopy/ && diff -r {d}/mcopy {}",
+        p(&out)
+    ));
+    sh(&format!(
+        "7z x -o{d}/7z {d}/esp.fat >/dev/null && diff -r {d}/7z {}",
+        p(&out)
+    ));
+    // Deterministic metadata: every mtime is SOURCE_DATE_EPOCH, modes fixed.
+    let stamps = sh(&format!(
+        "find {} -printf '%T@ %m %y\\n' | sort -u",
+        p(&out)
+    ));
+    assert_eq!(
+        stamps,
+        "1700000000.0000000000 644 f\n1700000000.0000000000 755 d\n"
+    );
+}
+
+#[test]
+fn unpack_512() {
+    unpack_case(512);
+}
+
+#[test]
+fn unpack_4096() {
+    unpack_case(4096);
+}
+
+fn package_case(ss: u64) {
+    let disk = build_disk(ss);
+    let d = disk.dir.display();
+    let zip = disk.dir.join("out/nixos.zip");
+    std::fs::create_dir(disk.dir.join("out")).unwrap();
+    ok(&carve(&[
+        "asahi-package",
+        p(&disk.img),
+        "--esp",
+        "esp",
+        "--root",
+        "nixos",
+        "-o",
+        p(&zip),
+    ]));
+    let manifest_path = disk.dir.join("out/nixos.manifest.json");
+    assert_eq!(
+        entries(&disk.dir.join("out")),
+        ["nixos.manifest.json", "nixos.zip"]
+    );
+    sh(&format!("unzip -tq {}", p(&zip)));
+    let t = sh(&format!("7z t {}", p(&zip)));
+    assert!(t.contains("Everything is Ok"), "{t}");
+    // The reference root image, carved by dd.
+    let root_sha = sh(&format!(
+        "dd if={d}/disk.img bs={ss} skip={} count={} status=none | sha256sum | cut -d' ' -f1",
+        disk.root.0 / ss,
+        disk.root.1 / ss
+    ));
+    let root_sha = root_sha.trim();
+    sh(&format!(
+        "python3 {}/tests/support/installer_check.py {} {d}/installed {root_sha}",
+        repo().display(),
+        p(&zip)
+    ));
+    // What the installer copies is the source ESP minus .extra-files.
+    sh(&format!(
+        "rm -r {d}/esp/EFI/nixos/.extra-files && diff -r {d}/esp {d}/installed"
+    ));
+
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    assert_eq!(m["partitions"]["esp"]["size"], disk.esp.1);
+    assert_eq!(m["partitions"]["root"]["size"], disk.root.1);
+    assert_eq!(
+        m["packageSha256"].as_str().unwrap(),
+        sh(&format!("sha256sum {} | cut -d' ' -f1", p(&zip))).trim()
+    );
+    let members = m["members"].as_array().unwrap();
+    let last = members.last().unwrap();
+    assert_eq!(last["name"], "root.img");
+    assert_eq!(last["sha256"], root_sha);
+    assert_eq!(last["size"], disk.root.1);
+    // Member order from the zip itself: sorted, directories first, root.img last.
+    let names = sh(&format!(
+        "python3 -c 'import zipfile,sys; print(\"\\n\".join(i.filename for i in zipfile.ZipFile(sys.argv[1]).infolist()))' {}",
+        p(&zip)
+    ));
+    let names: Vec<&str> = names.lines().collect();
+    assert_eq!(names[0], "esp/");
+    assert_eq!(*names.last().unwrap(), "root.img");
+    let mut sorted = names[..names.len() - 1].to_vec();
+    sorted.sort();
+    assert_eq!(sorted, names[..names.len() - 1]);
+    assert!(names.contains(&"esp/vendorfw/"));
+    assert!(!names.iter().any(|n| n.contains(".extra-files")));
+    let manifest_names: Vec<&str> = members
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(manifest_names, names);
+}
+
+#[test]
+fn package_512() {
+    package_case(512);
+}
+
+#[test]
+fn package_4096() {
+    package_case(4096);
+}
+
+#[test]
+fn package_is_reproducible_across_threads_and_time() {
+    let disk = build_disk(512);
+    let a = disk.dir.join("a.zip");
+    let b = disk.dir.join("b.zip");
+    let c = disk.dir.join("c.zip");
+    ok(&carve(&[
+        "asahi-package",
+        p(&disk.img),
+        "--esp",
+        "1",
+        "--root",
+        "2",
+        "-o",
+        p(&a),
+        "--threads",
+        "1",
+    ]));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    ok(&carve(&[
+        "asahi-package",
+        p(&disk.img),
+        "--esp",
+        "1",
+        "--root",
+        "2",
+        "-o",
+        p(&b),
+        "--threads",
+        "3",
+    ]));
+    assert!(
+        std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+        "zips differ"
+    );
+    // SOURCE_DATE_EPOCH is honoured: another epoch, another zip.
+    let out = run(Command::new(bin("carve-partitions"))
+        .args([
+            "asahi-package",
+            p(&disk.img),
+            "--esp",
+            "1",
+            "--root",
+            "2",
+            "-o",
+            p(&c),
+        ])
+        .env("SOURCE_DATE_EPOCH", "1600000000"));
+    ok(&out);
+    assert!(std::fs::read(&a).unwrap() != std::fs::read(&c).unwrap());
+    let listing = sh(&format!("unzip -l {} | grep root.img", p(&c)));
+    assert!(listing.contains("2020-09-13"), "{listing}");
+    // Before the zip epoch: clamped to 1980-01-01.
+    let out = run(Command::new(bin("carve-partitions"))
+        .args([
+            "asahi-package",
+            p(&disk.img),
+            "--esp",
+            "1",
+            "--root",
+            "2",
+            "-o",
+            p(&c),
+        ])
+        .env("SOURCE_DATE_EPOCH", "1"));
+    ok(&out);
+    assert!(sh(&format!("unzip -l {} | grep root.img", p(&c))).contains("1980-01-01"));
+}
+
+// ---- malformed inputs: one clear line, non-zero exit, nothing left behind ----
+
+fn expect_failure(disk: &Disk, args: &[&str], needle: &str) {
+    let out_dir = disk.dir.join("failout");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    match args[0] {
+        "asahi-package" | "extract" => {
+            full.extend(["-o".into(), format!("{}/out.zip", out_dir.display())])
+        }
+        "unpack" => full.extend(["-o".into(), format!("{}/tree", out_dir.display())]),
+        _ => {}
+    }
+    let out = run(Command::new(bin("carve-partitions")).args(&full));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{full:?} succeeded");
+    assert!(
+        stderr.contains(needle),
+        "{full:?}: expected {needle:?} in {stderr}"
+    );
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one line expected: {stderr}"
+    );
+    assert!(stderr.starts_with("carve-partitions: error: "), "{stderr}");
+    assert!(
+        entries(&out_dir).is_empty(),
+        "left behind: {:?}",
+        entries(&out_dir)
+    );
+}
+
+/// Rewrite GPT fields with Python and fix (or not) the CRCs.
+fn gpt_edit(img: &Path, ss: u64, code: &str) {
+    let script = format!(
+        r#"
+import struct, zlib
+ss = {ss}
+f = open("{img}", "r+b")
+def hdr(lba):
+    f.seek(lba * ss); return bytearray(f.read(ss))
+def entries(h):
+    lba, n, size = struct.unpack_from("<QII", h, 72)
+    f.seek(lba * ss); return lba, bytearray(f.read(n * size))
+def put(lba, h, elba, e, fix=True):
+    if fix:
+        struct.pack_into("<I", h, 88, zlib.crc32(bytes(e)))
+        hs = struct.unpack_from("<I", h, 12)[0]
+        struct.pack_into("<I", h, 16, 0)
+        struct.pack_into("<I", h, 16, zlib.crc32(bytes(h[:hs])))
+    f.seek(lba * ss); f.write(h); f.seek(elba * ss); f.write(e)
+p = hdr(1); backup_lba = struct.unpack_from("<Q", p, 32)[0]; b = hdr(backup_lba)
+pel, pe = entries(p); bel, be = entries(b)
+{code}
+f.close()
+"#,
+        img = img.display()
+    );
+    sh(&format!("python3 - <<'PY'\n{script}\nPY"));
+}
+
+#[test]
+fn damaged_primary_header_falls_back_to_backup() {
+    let disk = build_disk(512);
+    // Corrupt the primary header without fixing its CRC.
+    gpt_edit(&disk.img, 512, "p[0x30] ^= 0xff\nf.seek(512); f.write(p)");
+    let out = carve(&["list", p(&disk.img)]);
+    let text = ok(&out);
+    assert!(text.contains("nixos"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("using the backup GPT header"),
+        "{stderr}"
+    );
+    // Damaged entry array in the primary: same fallback.
+    let disk = build_disk(512);
+    gpt_edit(&disk.img, 512, "pe[60] ^= 1\nf.seek(pel*ss); f.write(pe)");
+    let out = carve(&["list", p(&disk.img)]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("entry array"));
+}
+
+#[test]
+fn both_headers_damaged_is_an_error() {
+    let disk = build_disk(512);
+    gpt_edit(&disk.img, 512, "p[0x30] ^= 0xff\nf.seek(512); f.write(p)\nb[0x30] ^= 0xff\nf.seek(backup_lba*512); f.write(b)");
+    expect_failure(
+        &disk,
+        &["asahi-package", p(&disk.img), "--esp", "1", "--root", "2"],
+        "fails its CRC-32 check",
+    );
+    expect_failure(
+        &disk,
+        &["extract", p(&disk.img), "--partition", "1"],
+        "backup GPT header",
+    );
+}
+
+#[test]
+fn truncated_image_is_an_error() {
+    let disk = build_disk(512);
+    sh(&format!("truncate -s 100M {}", p(&disk.img)));
+    expect_failure(
+        &disk,
+        &["extract", p(&disk.img), "--partition", "2"],
+        "truncated",
+    );
+    sh(&format!("truncate -s 300 {}", p(&disk.img)));
+    expect_failure(
+        &disk,
+        &["list", p(&disk.img)],
+        "too small to hold a partition table",
+    );
+}
+
+#[test]
+fn overlapping_partitions_are_an_error() {
+    let disk = build_disk(512);
+    // Partition 2 starts inside partition 1, in both copies, CRCs fixed.
+    let code = "for e in (pe, be):\n    first = struct.unpack_from('<Q', e, 32)[0]\n    struct.pack_into('<Q', e, 128 + 32, first + 8)\nput(1, p, pel, pe)\nput(backup_lba, b, bel, be)";
+    gpt_edit(&disk.img, 512, code);
+    expect_failure(
+        &disk,
+        &["asahi-package", p(&disk.img), "--esp", "1", "--root", "2"],
+        "overlap",
+    );
+}
+
+#[test]
+fn partition_past_the_end_is_an_error() {
+    // An MBR (no backup header to betray truncation) whose partition runs off the image.
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("mbr.img");
+    sh(&format!(
+        "truncate -s 8M {0} && printf 'label: dos\\nstart=2048, size=8192, type=83\\nstart=10240, size=4096, type=c\\n' | sfdisk -q {0} && truncate -s 6M {0}",
+        p(&img)
+    ));
+    let disk = Disk {
+        _tmp: tmp,
+        dir: img.parent().unwrap().to_path_buf(),
+        img: img.clone(),
+        esp: (0, 0),
+        root: (0, 0),
+    };
+    expect_failure(
+        &disk,
+        &["extract", p(&img), "--partition", "2"],
+        "past the end of the image",
+    );
+}
+
+#[test]
+fn selector_errors_list_the_partitions() {
+    let disk = build_disk(512);
+    expect_failure(
+        &disk,
+        &["extract", p(&disk.img), "--partition", "swap"],
+        "partitions: 1 ESP (esp), 2 nixos (linux)",
+    );
+    expect_failure(
+        &disk,
+        &["extract", p(&disk.img), "--partition", "7"],
+        "no partition has that index",
+    );
+    // Two Linux partitions: the alias is ambiguous.
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("two.img");
+    sh(&format!(
+        "truncate -s 20M {0} && sgdisk -n1:0:+4M -t1:8300 -n2:0:+4M -t2:8300 {0} >/dev/null",
+        p(&img)
+    ));
+    let two = Disk {
+        _tmp: tmp,
+        dir: img.parent().unwrap().to_path_buf(),
+        img: img.clone(),
+        esp: (0, 0),
+        root: (0, 0),
+    };
+    expect_failure(
+        &two,
+        &["extract", p(&img), "--partition", "linux"],
+        "several partitions have that type",
+    );
+}
+
+#[test]
+fn esp_that_is_not_fat_is_an_error() {
+    let disk = build_disk(512);
+    expect_failure(
+        &disk,
+        &["asahi-package", p(&disk.img), "--esp", "2", "--root", "1"],
+        "does not hold a FAT filesystem",
+    );
+    expect_failure(
+        &disk,
+        &["unpack", p(&disk.img), "--partition", "nixos"],
+        "does not hold a FAT filesystem",
+    );
+}
+
+#[test]
+fn root_not_a_multiple_of_4096_is_an_error() {
+    let disk = build_disk(512);
+    // Shrink partition 2 by one 512-byte sector (CRCs fixed).
+    let code = "for e in (pe, be):\n    last = struct.unpack_from('<Q', e, 128 + 40)[0]\n    struct.pack_into('<Q', e, 128 + 40, last - 1)\nput(1, p, pel, pe)\nput(backup_lba, b, bel, be)";
+    gpt_edit(&disk.img, 512, code);
+    expect_failure(
+        &disk,
+        &["asahi-package", p(&disk.img), "--esp", "1", "--root", "2"],
+        "not a multiple of 4096",
+    );
+}

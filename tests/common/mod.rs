@@ -1,0 +1,116 @@
+//! Helpers shared by the integration tests: run real tools, fail loudly
+//! (naming the Debian package) when one is missing, build sample trees.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Fail (never skip) when a tool the test relies on is missing.
+pub fn require(tool: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{tool} is missing: install the Debian package {package} (the README's test command does)"
+    );
+}
+
+/// Run a shell command line; panic with its output unless it succeeds.
+pub fn sh(cmd: &str) -> String {
+    let out = Command::new("bash")
+        .arg("-euo")
+        .arg("pipefail")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "command failed: {cmd}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("spawn")
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    match name {
+        "carve-partitions" => PathBuf::from(env!("CARGO_BIN_EXE_carve-partitions")),
+        "mkimage" => PathBuf::from(env!("CARGO_BIN_EXE_mkimage")),
+        "gen-installer-data" => PathBuf::from(env!("CARGO_BIN_EXE_gen-installer-data")),
+        "deterministic-copy" => PathBuf::from(env!("CARGO_BIN_EXE_deterministic-copy")),
+        _ => panic!("unknown binary {name}"),
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Deterministic pseudo-random bytes (no rand dependency).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn write(path: &Path, data: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, data).unwrap();
+}
+
+/// An ESP tree like the Asahi images carry, with the awkward cases.
+pub fn esp_tree(dir: &Path) {
+    write(&dir.join("EFI/BOOT/BOOTAA64.EFI"), &noise(200_000, 1));
+    write(
+        &dir.join("EFI/systemd/systemd-bootaa64.efi"),
+        &noise(200_000, 1),
+    );
+    write(
+        &dir.join("EFI/nixos/abcdefghijklmnopqrstuvwxyz012345-linux-6.12.4-Image.efi"),
+        &noise(2_500_000, 2),
+    );
+    write(
+        &dir.join("EFI/nixos/.extra-files/m1n1/boot.bin"),
+        b"bookkeeping",
+    );
+    write(&dir.join("m1n1/boot.bin"), &noise(90_000, 3));
+    write(
+        &dir.join("loader/loader.conf"),
+        b"timeout 3\ndefault nixos-generation-1.conf\n",
+    );
+    write(
+        &dir.join("loader/entries/nixos-generation-1.conf"),
+        b"title NixOS\nlinux /EFI/nixos/x.efi\n",
+    );
+    write(&dir.join("Mixed Case Long Name.txt"), b"hello");
+    write(&dir.join("empty"), b"");
+    std::fs::create_dir_all(dir.join("vendorfw")).unwrap();
+}
+
+pub fn root_tree(dir: &Path) {
+    write(&dir.join("etc/hostname"), b"nixos\n");
+    write(&dir.join("nix/store/blob"), &noise(5_000_000, 4));
+    write(&dir.join("home/.keep"), b"");
+}
+
+/// Files in `dir`, excluding nothing: used to prove no output was left behind.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
