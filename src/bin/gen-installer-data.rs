@@ -7,7 +7,11 @@ use nixos_image_tools::installer_data::{check, entry, merge};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    name = "gen-installer-data",
+    version,
+    about = "Build, merge and check installer_data.json for the Asahi Linux installer"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
