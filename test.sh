@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The project's test command (the README's quick start and .ci/run call it).
+# On a fresh Debian machine it installs what the tests need first.
+#
+#   ./test.sh            everything: lint, Rust unit + integration tests,
+#                        Nix tests (stand-in builders), UEFI boot tests
+#   ./test.sh --quick    lint + Rust tests only
+set -euo pipefail
+cd "$(dirname "$0")"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+export NIT_CACHE=${NIT_CACHE:-/var/cache/nixos-image-tools}
+mkdir -p "$NIT_CACHE"
+tools/install-deps.sh
+# trixie's e2fsprogs (timestamp clamping) and btrfs-progs (subvolumes at mkfs
+# time) go first on PATH: bookworm's are too old (see DEVELOPERS.md).
+PATH="$(tools/trixie-tools.sh "$NIT_CACHE"):$PATH"
+export PATH
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "cargo fmt / clippy"
+cargo fmt --all -- --check
+cargo clippy --all-targets -q -- -D warnings
+
+step "cargo test"
+cargo build --release -q
+cargo test --release 2>&1 | tee "${TMPDIR:-/tmp}/nit-cargo-test.log"
+
+if [ "$quick" = 0 ]; then
+  if [ -x tests/nix/run.sh ]; then
+    step "Nix: parse, eval, stand-in builds"
+    tests/nix/run.sh
+  fi
+  if [ -x tests/boot/run.sh ]; then
+    step "UEFI boot tests under QEMU"
+    tests/boot/run.sh
+  fi
+  step "sample: mkimage → carve-partitions → gen-installer-data"
+  ./sample.sh
+fi
+step "all tests passed"
