@@ -299,7 +299,7 @@ fn fatfs_tree(part: &Path) -> (Tree, u32, String, Option<String>) {
     (m, id, label, dir_label)
 }
 
-fn check_sector_size(sector_size: u32, size: u64) {
+fn check_sector_size(sector_size: u32, size: u64, cluster_size: u32) {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     make_tree(&src, false, 1_700_000_000);
@@ -309,6 +309,7 @@ fn check_sector_size(sector_size: u32, size: u64) {
     let report = write_image(&src, &image, size, &o);
     eprintln!("{sector_size}: wrote in {:?}: {report:?}", t.elapsed());
     assert_eq!(report.sector_size, sector_size);
+    assert_eq!(report.sectors_per_cluster * sector_size, cluster_size);
     let expected = read_tree(&src);
     assert_eq!(
         report.files,
@@ -376,12 +377,19 @@ fn check_sector_size(sector_size: u32, size: u64) {
 
 #[test]
 fn sector_512_fsck_mtools_fatfs() {
-    check_sector_size(512, 40 * MIB);
+    check_sector_size(512, 40 * MIB, 512);
+}
+
+/// Clusters larger than a sector: directories and files end mid-cluster.
+#[test]
+fn larger_clusters_fsck_mtools_fatfs() {
+    check_sector_size(512, 300 * MIB, 4096);
+    check_sector_size(4096, 9 << 30, 8192);
 }
 
 #[test]
 fn sector_4096_fsck_mtools_fatfs() {
-    check_sector_size(4096, 260 * MIB);
+    check_sector_size(4096, 260 * MIB, 4096);
 }
 
 /// Short names and timestamps, seen through fatfs.
