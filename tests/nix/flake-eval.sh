@@ -44,5 +44,6 @@ expect nixosConfigurations builtins.attrNames '["nixos-asahi-btrfs","nixos-asahi
 expect templates.default 't: builtins.pathExists (t.path + "/flake.nix")' true
 expect lib 'l: l.volumeId { name = "nixos-asahi"; version = "0.2.0"; fs = "btrfs"; }' '"0x22196870"'
 expect lib 'l: l.espUuid { name = "nixos-asahi"; version = "0.2.0"; fs = "btrfs"; }' '"2219-6870"'
+# shellcheck disable=SC2016 # ${n} is Nix, not shell
 expect lib 'l: builtins.all (n: l ? ${n}) ["mkAsahiPackage" "mkAsahiImage" "asahiSystem" "withPkgs" "diskLayout" "installerEntryArgs"]' true
 echo "18 flake output checks"

@@ -42,10 +42,11 @@ finish() {
 # --- Nix itself ------------------------------------------------------------
 if ! command -v nix-instantiate >/dev/null || ! command -v nix-build >/dev/null; then
   echo "tests/nix: installing Debian's nix-bin" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null ||
-    { fail "install nix-bin (Debian package nix-bin)"; finish; }
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null; }; then
+    fail "install nix-bin (Debian package nix-bin)"
+    finish
+  fi
 fi
-nixflags=(--extra-experimental-features nix-command --extra-experimental-features flakes)
 # Debian's nix in a container: no sandbox, no build users.
 export NIX_CONFIG="sandbox = false
 build-users-group =
@@ -95,8 +96,7 @@ for t in mkimage carve-partitions gen-installer-data deterministic-copy; do
     tools_ok=0
   fi
 done
-[ "$tools_ok" -eq 1 ] || finish
-ok "binaries in $tools_bin"
+[ "$tools_ok" -eq 1 ] && ok "binaries in $tools_bin"
 tools_stamp=$(cat "$tools_bin"/{mkimage,carve-partitions,gen-installer-data,deterministic-copy} | sha256sum | cut -c1-16)
 
 # mkfs.btrfs --subvol needs btrfs-progs >= 6.12; bookworm has 6.2.
@@ -104,6 +104,33 @@ extra_path=$(tools/trixie-tools.sh "${NIT_CACHE:-/tmp/nitcache}") || {
   fail "tools/trixie-tools.sh (newer e2fsprogs/btrfs-progs)"
   finish
 }
+
+# The ESP and root trees need only deterministic-copy: build them first, so
+# they are checked even while another binary is missing.
+for fs in btrfs ext4; do
+  log=$(mktemp)
+  if trees=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
+    --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
+    --argstr extraPath "$extra_path" --argstr fs "$fs" -A esp -A root 2>"$log"); then
+    esp=$(echo "$trees" | grep -- '-esp$')
+    rootdir=$(echo "$trees" | grep -- '-root$')
+    if [ "$fs" = btrfs ]; then sys=$rootdir/@ store=$rootdir/@nix/store; else sys=$rootdir store=$rootdir/nix/store; fi
+    missing=""
+    for f in "$esp/EFI/BOOT/BOOTAA64.EFI" "$esp/EFI/systemd/systemd-bootaa64.efi" "$esp/loader/loader.conf" \
+      "$esp/loader/entries/nixos-generation-1.conf" "$esp/m1n1/boot.bin" "$sys/nix-path-registration" \
+      "$sys/etc/nixos/flake.nix" "$sys/etc/nixos/configuration.nix" "$sys/var/lib/nixos-asahi/first-boot" "$sys/etc/NIXOS"; do
+      [ -e "$f" ] || missing="$missing $f"
+    done
+    [ "$fs" = btrfs ] && { [ -d "$rootdir/@home" ] && [ -d "$sys/nix" ] && [ -d "$sys/home" ]; } || [ "$fs" = ext4 ] || missing="$missing subvolume-dirs"
+    compgen -G "$store/*-nixos-system-test" >/dev/null || missing="$missing store/*-nixos-system-test"
+    if [ -z "$missing" ]; then ok "ESP and root trees ($fs)"; else fail "ESP and root trees ($fs): missing$missing"; fi
+  else
+    tail -n 40 "$log" >&2
+    fail "nix-build ESP and root trees ($fs)"
+  fi
+  rm -f "$log"
+done
+[ "$tools_ok" -eq 1 ] || finish
 
 # --- 5. packaging builds through the stand-in ------------------------------------------
 for fs in btrfs ext4; do

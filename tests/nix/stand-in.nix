@@ -72,31 +72,38 @@ let
       done
     '';
 
-  # Like nixpkgs' closureInfo: $out/store-paths and $out/registration (the
-  # nix-store --load-db input) for the closure of rootPaths.
+  # Like nixpkgs' closureInfo (structured attrs give narHash/narSize):
+  # $out/store-paths and $out/registration, the nix-store --load-db input.
   closureInfo =
     { rootPaths }:
-    runCommand "closure-info"
-      {
-        exportReferencesGraph = builtins.concatLists (
-          builtins.genList (i: [
-            "graph${toString i}"
-            (builtins.elemAt rootPaths i)
-          ]) (builtins.length rootPaths)
-        );
-      }
-      ''
-        mkdir -p "$out"
-        # exportReferencesGraph files: path, deriver, count, references...
-        cat graph* | awk '
-          state == 0 { print; state = 1; next }
-          state == 1 { state = 2; next }
-          state == 2 { n = $1; state = (n > 0) ? 3 : 0; next }
-          state == 3 { if (--n == 0) state = 0; next }
-        ' | sort -u > "$out/store-paths"
-        # shellcheck disable=SC2046
-        nix-store --dump-db $(cat "$out/store-paths") > "$out/registration"
-      '';
+    builtins.derivation {
+      name = "closure-info";
+      inherit system;
+      __structuredAttrs = true;
+      exportReferencesGraph.closure = rootPaths;
+      PATH = hostPath;
+      builder = "/bin/bash";
+      args = [
+        "-c"
+        ''
+          set -e
+          . .attrs.sh
+          out=''${outputs[out]}
+          mkdir -p "$out"
+          python3 - "$out" <<'PY'
+          import json, sys
+          out = sys.argv[1]
+          closure = sorted(json.load(open(".attrs.json"))["closure"], key=lambda c: c["path"])
+          with open(out + "/store-paths", "w") as f:
+              f.writelines(c["path"] + "\n" for c in closure)
+          with open(out + "/registration", "w") as f:
+              for c in closure:
+                  refs = sorted(c["references"])
+                  f.writelines(x + "\n" for x in [c["path"], c["narHash"], str(c["narSize"]), "", str(len(refs))] + refs)
+          PY
+        ''
+      ];
+    };
 
   pkgs = {
     inherit
