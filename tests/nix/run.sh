@@ -152,7 +152,7 @@ for fs in btrfs ext4; do
   zip=$pkg/nixos-asahi-test-0.0.1-$fs.zip
   data=$pkg/installer_data-0.0.1-$fs.json
   for f in "$zip" "$data" "$img/disk.img" "$img/report.json" "$ver/entry.conf"; do
-    if [ -f "$f" ]; then ok "exists: ${f#"$pkg"/}"; else fail "missing output $f"; fi
+    if [ -f "$f" ]; then ok "exists: ${f#/nix/store/*-}"; else fail "missing output $f"; fi
   done
   if "$tools_bin/gen-installer-data" check "$data" --package "$zip"; then ok "gen-installer-data check --package ($fs)"; else fail "gen-installer-data check --package ($fs)"; fi
   if unzip -tq "$zip"; then ok "unzip -t ($fs)"; else fail "unzip -t ($fs)"; fi
@@ -161,7 +161,7 @@ for fs in btrfs ext4; do
   nix_vid=$(nix-instantiate --eval --json -E "(import ./lib/pure.nix).volumeId { name = \"nixos-asahi-test\"; version = \"0.0.1\"; fs = \"$fs\"; }" | tr -d '"')
   tmp=$(mktemp -d)
   if "$tools_bin/gen-installer-data" entry --manifest "$pkg/nixos-asahi-test-0.0.1-$fs.manifest.json" \
-    --name nixos-asahi-test --version 0.0.1 --fs "$fs" --package-url x.zip --output "$tmp/e.json"; then
+    --name nixos-asahi-test --version 0.0.1 --fs "$fs" --package-url "nixos-asahi-test-0.0.1-$fs.zip" --output "$tmp/e.json"; then
     rust_vid=$(python3 -c 'import json,sys; print([p for p in json.load(open(sys.argv[1]))["partitions"] if p["type"]=="EFI"][0]["volume_id"])' "$tmp/e.json")
     if [ "$nix_vid" = "$rust_vid" ]; then ok "volume id agrees with Rust ($nix_vid)"; else fail "volume id: Nix $nix_vid, Rust $rust_vid"; fi
   else
