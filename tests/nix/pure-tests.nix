@@ -40,7 +40,35 @@ let
   contains = needle: hay: builtins.match ".*${needle}.*" (builtins.replaceStrings [ "\n" ] [ " " ] hay) != null;
   throws = e: !(builtins.tryEval e).success;
 
+  # A stand-in for a nixosSystem result: records what extendModules got.
+  fakeSystem = {
+    extendModules =
+      { modules }:
+      {
+        config.system.build = {
+          asahiPackage = modules;
+          asahiImage = modules;
+        };
+      };
+  };
+  wired = lib'.mkAsahiPackage {
+    nixosConfiguration = fakeSystem;
+    settings.version = "9.9.9";
+  };
+
   tests = {
+    mkAsahiPackageWiring = {
+      actual = [
+        (builtins.elemAt wired 0 == ../../modules/nixos-asahi-image.nix)
+        (builtins.elemAt wired 1)
+        (builtins.elemAt wired 2)
+      ];
+      expected = [
+        true
+        { nixosAsahi.enable = true; }
+        { nixosAsahi.version = "9.9.9"; }
+      ];
+    };
     baseName = {
       actual = pure.packageBaseName btrfs;
       expected = "nixos-asahi-0.2.0-btrfs";
