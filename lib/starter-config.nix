@@ -38,7 +38,10 @@
   '';
 
   "configuration.nix" = ''
-    { lib, ... }:
+    { ... }:
+    let
+      haveFirmware = builtins.pathExists ./firmware/firmware.cpio;
+    in
     {
       hardware.asahi.enable = true;
 
@@ -55,8 +58,8 @@
       # The first boot copied the Mac's firmware (the installer's
       # vendorfw/firmware.cpio on the ESP) here; building it into the system
       # makes Wi-Fi and the other peripherals work from the first generation on.
-      hardware.asahi.peripheralFirmwareDirectory = lib.mkIf (builtins.pathExists ./firmware/firmware.cpio) ./firmware;
-      hardware.asahi.extractPeripheralFirmware = builtins.pathExists ./firmware/firmware.cpio;
+      hardware.asahi.peripheralFirmwareDirectory = if haveFirmware then ./firmware else null;
+      hardware.asahi.extractPeripheralFirmware = haveFirmware;
 
       networking.hostName = "${hostName}";
       networking.networkmanager.enable = true;

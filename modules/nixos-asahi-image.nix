@@ -268,7 +268,9 @@ in
       (lib.optionalAttrs haveAsahiModule {
         # No firmware exists at build time; loadVendorFirmware brings it in
         # at boot, and /etc/nixos builds it in once the first boot copied it.
+        # Nor may the build host's /boot/vendorfw (the option's default) leak in.
         hardware.asahi.extractPeripheralFirmware = lib.mkDefault false;
+        hardware.asahi.peripheralFirmwareDirectory = lib.mkDefault null;
       })
     ]
   );

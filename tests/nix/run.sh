@@ -124,6 +124,13 @@ for fs in btrfs ext4; do
     [ "$fs" = btrfs ] && { [ -d "$rootdir/@home" ] && [ -d "$sys/nix" ] && [ -d "$sys/home" ]; } || [ "$fs" = ext4 ] || missing="$missing subvolume-dirs"
     compgen -G "$store/*-nixos-system-test" >/dev/null || missing="$missing store/*-nixos-system-test"
     if [ -z "$missing" ]; then ok "ESP and root trees ($fs)"; else fail "ESP and root trees ($fs): missing$missing"; fi
+    # The generated /etc/nixos must at least be valid Nix.
+    if nix-instantiate --parse "$sys/etc/nixos/flake.nix" >/dev/null &&
+      nix-instantiate --parse "$sys/etc/nixos/configuration.nix" >/dev/null; then
+      ok "/etc/nixos parses ($fs)"
+    else
+      fail "/etc/nixos parses ($fs)"
+    fi
   else
     tail -n 40 "$log" >&2
     fail "nix-build ESP and root trees ($fs)"
