@@ -176,10 +176,17 @@ for fs in btrfs ext4; do
   fi
   rm -rf "$tmp"
   # The image's ESP and root carry what the module promises.
-  if python3 - "$img/report.json" <<'PY'; then ok "mkimage report ($fs)"; else fail "mkimage report ($fs)"; fi
+  # The mkimage report: what the layout from lib/pure.nix asked for.
+  if python3 - "$img/report.json" "$fs" "$nix_vid" <<'PY'; then ok "mkimage report ($fs)"; else fail "mkimage report ($fs)"; fi
 import json, sys
-r = json.load(open(sys.argv[1]))
-assert isinstance(r, dict) and r, "empty report"
+r = json.load(open(sys.argv[1])); fs = sys.argv[2]; vid = int(sys.argv[3], 16)
+esp, root = r["partitions"]
+assert r["table"] == "gpt" and r["sectorSize"] == 512, (r["table"], r["sectorSize"])
+assert r["sourceDateEpoch"] == 1700000000, r["sourceDateEpoch"]
+assert int(str(esp["content"]["volumeId"]["value"]), 16) == vid, esp["content"]["volumeId"]
+assert root["name"] == "nixos" and root["content"]["fs"] == fs and root["content"]["label"] == "nixos", root
+if fs == "btrfs":
+    assert sorted(s.lstrip("/") for s in root["content"]["subvolumes"]) == ["@", "@home", "@nix"], root["content"]["subvolumes"]
 PY
 done
 
