@@ -13,6 +13,7 @@
   util-linux,
   p7zip,
   unzip,
+  zip,
   python3,
 }:
 
@@ -46,6 +47,7 @@ rustPlatform.buildRustPackage {
       gptfdisk
       p7zip
       unzip
+      zip
       python3
     ]
     ++ lib.optional stdenv.hostPlatform.isLinux util-linux;
