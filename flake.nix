@@ -1,0 +1,157 @@
+{
+  description = "Build, carve and package NixOS disk images for the Asahi Linux installer, reproducibly and without a VM";
+
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+    nixos-apple-silicon = {
+      url = "github:nix-community/nixos-apple-silicon";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+  };
+
+  outputs =
+    {
+      self,
+      nixpkgs,
+      nixos-apple-silicon,
+      ...
+    }:
+    let
+      inherit (nixpkgs) lib;
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+        "x86_64-darwin"
+        "aarch64-darwin"
+      ];
+      forAllSystems = f: lib.genAttrs systems (system: f system nixpkgs.legacyPackages.${system});
+
+      imageSystem =
+        fs:
+        lib.nixosSystem {
+          system = "aarch64-linux";
+          modules = [
+            self.nixosModules.default
+            ./modules/image-system.nix
+            {
+              nixosAsahi = {
+                enable = true;
+                fsType = fs;
+              };
+            }
+          ];
+        };
+
+      # The packaging pipeline on a tiny tree (no aarch64, no VM).
+      packaging = pkgs: fs: (import ./tests/nix/packaging.nix { inherit pkgs fs; }).verify;
+    in
+    {
+      lib = import ./lib { nixosModule = self.nixosModules.default; };
+
+      overlays.default = final: _prev: {
+        nixos-image-tools = final.callPackage ./package.nix { };
+      };
+
+      packages = forAllSystems (
+        system: pkgs:
+        let
+          tools = pkgs.callPackage ./package.nix { };
+        in
+        {
+          nixos-image-tools = tools;
+          default = tools;
+        }
+        // lib.optionalAttrs (system == "aarch64-linux") {
+          nixos-asahi-btrfs = self.nixosConfigurations.nixos-asahi-btrfs.config.system.build.asahiPackage;
+          nixos-asahi-ext4 = self.nixosConfigurations.nixos-asahi-ext4.config.system.build.asahiPackage;
+          nixos-asahi-image-btrfs = self.nixosConfigurations.nixos-asahi-btrfs.config.system.build.asahiImage;
+          nixos-asahi-image-ext4 = self.nixosConfigurations.nixos-asahi-ext4.config.system.build.asahiImage;
+        }
+      );
+
+      nixosModules = {
+        # The image layout plus Apple Silicon support (what /etc/nixos imports).
+        nixos-asahi = {
+          _file = ./flake.nix;
+          imports = [
+            ./modules/nixos-asahi-image.nix
+            nixos-apple-silicon.nixosModules.apple-silicon-support
+          ];
+        };
+        # The image layout alone.
+        nixos-asahi-image = ./modules/nixos-asahi-image.nix;
+        default = self.nixosModules.nixos-asahi;
+      };
+
+      nixosConfigurations = {
+        nixos-asahi-btrfs = imageSystem "btrfs";
+        nixos-asahi-ext4 = imageSystem "ext4";
+      };
+
+      # Derivations only (nix-fast-build builds every attribute).
+      checks = forAllSystems (
+        system: pkgs:
+        {
+          nixos-image-tools = self.packages.${system}.nixos-image-tools;
+        }
+        // lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
+          packaging-btrfs = packaging pkgs "btrfs";
+          packaging-ext4 = packaging pkgs "ext4";
+        }
+        // lib.optionalAttrs (system == "aarch64-linux") {
+          inherit (self.packages.${system}) nixos-asahi-btrfs nixos-asahi-ext4;
+        }
+      );
+
+      devShells = forAllSystems (
+        _system: pkgs: {
+          default = pkgs.mkShell {
+            packages =
+              with pkgs;
+              [
+                cargo
+                rustc
+                clippy
+                rustfmt
+                e2fsprogs
+                dosfstools
+                mtools
+                p7zip
+                python3
+                unzip
+                gptfdisk
+              ]
+              ++ lib.optional stdenv.hostPlatform.isLinux btrfs-progs;
+          };
+        }
+      );
+
+      # The RFC 166 formatter (nixpkgs' nixfmt, formerly nixfmt-rfc-style).
+      formatter = forAllSystems (_system: pkgs: pkgs.nixfmt);
+
+      apps = forAllSystems (
+        _system: pkgs: {
+          create-release = {
+            type = "app";
+            program = lib.getExe (
+              pkgs.writeShellApplication {
+                name = "create-release";
+                runtimeInputs = with pkgs; [
+                  git
+                  gnused
+                  gnugrep
+                  coreutils
+                ];
+                text = builtins.readFile ./tools/create-release.sh;
+              }
+            );
+          };
+        }
+      );
+
+      templates.default = {
+        path = ./templates/default;
+        description = "Package your own NixOS configuration for the Asahi Linux installer";
+      };
+    };
+}

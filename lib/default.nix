@@ -1,0 +1,48 @@
+# System-independent library of this flake (`nixos-image-tools.lib`).
+#   pure helpers (pure.nix): volumeId, espUuid, zipName, diskLayout, installerEntryArgs, ...
+#   withPkgs pkgs: the builders bound to a package set
+#     { mkEspTree, mkRootTree, mkDiskImage, mkInstallerPackage }
+#   mkAsahiPackage / mkAsahiImage { nixosConfiguration, settings ? { } }:
+#     package a downstream nixosConfigurations.<x> with one call.
+{
+  # The module that lays a system out as an installer image (the flake passes
+  # nixosModules.default, which also brings Apple Silicon support).
+  nixosModule ? ../modules/nixos-asahi-image.nix,
+}:
+
+let
+  pure = import ./pure.nix;
+
+  withPkgs =
+    pkgs:
+    let
+      tools = pkgs.nixos-image-tools or (pkgs.callPackage ../package.nix { });
+    in
+    {
+      nixos-image-tools = tools;
+      mkEspTree = pkgs.callPackage ./make-esp-tree.nix { };
+      mkRootTree = pkgs.callPackage ./make-root-tree.nix { nixos-image-tools = tools; };
+      mkDiskImage = pkgs.callPackage ./make-disk-image.nix { nixos-image-tools = tools; };
+      mkInstallerPackage = pkgs.callPackage ./make-installer-package.nix { nixos-image-tools = tools; };
+    };
+
+  # The configuration, extended with the image module and enabled.
+  asahiSystem =
+    {
+      nixosConfiguration,
+      settings ? { },
+    }:
+    nixosConfiguration.extendModules {
+      modules = [
+        nixosModule
+        { nixosAsahi.enable = true; }
+        { nixosAsahi = settings; }
+      ];
+    };
+in
+pure
+// {
+  inherit withPkgs asahiSystem;
+  mkAsahiPackage = args: (asahiSystem args).config.system.build.asahiPackage;
+  mkAsahiImage = args: (asahiSystem args).config.system.build.asahiImage;
+}

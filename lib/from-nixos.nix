@@ -1,0 +1,90 @@
+# Build the ESP tree, root tree, disk image and installer package of an
+# evaluated NixOS configuration that uses modules/nixos-asahi-image.nix.
+# Called by that module for its system.build attributes.
+{
+  config,
+  # The package set the builders run in (the build platform's).
+  buildPackages,
+  nixos-image-tools,
+}:
+
+let
+  pure = import ./pure.nix;
+  cfg = config.nixosAsahi;
+  inherit (buildPackages) runCommand writeText closureInfo;
+  ids = {
+    inherit (cfg) name version;
+    fs = cfg.fsType;
+  };
+
+  espTree = import ./make-esp-tree.nix { inherit runCommand; } {
+    name = "${pure.packageBaseName ids}-esp";
+    kernel = "${config.boot.kernelPackages.kernel}/${config.system.boot.loader.kernelFile}";
+    initrd = "${config.system.build.initialRamdisk}/${config.system.boot.loader.initrdFile}";
+    toplevel = config.system.build.toplevel;
+    inherit (config.boot) kernelParams;
+    systemdBootEfi = "${config.systemd.package}/lib/systemd/boot/efi/systemd-boot${cfg.efiArch}.efi";
+    inherit (cfg) efiArch epoch;
+    inherit (config.system.nixos) distroName;
+    label = pure.bootLabel {
+      inherit (config.system.nixos) distroName codeName label;
+      kernelModDirVersion = config.boot.kernelPackages.kernel.modDirVersion;
+    };
+    inherit (config.boot.loader.systemd-boot) sortKey;
+    loaderConf = pure.loaderConf {
+      inherit (config.boot.loader) timeout;
+      inherit (config.boot.loader.systemd-boot) editor consoleMode;
+    };
+    extraFiles = config.boot.loader.systemd-boot.extraFiles // cfg.extraEspFiles;
+  };
+
+  rootTree =
+    import ./make-root-tree.nix
+      {
+        inherit
+          runCommand
+          writeText
+          closureInfo
+          nixos-image-tools
+          ;
+      }
+      {
+        name = "${pure.packageBaseName ids}-root";
+        fs = cfg.fsType;
+        toplevel = config.system.build.toplevel;
+        etcNixos = cfg.etcNixos;
+        inherit (cfg) extraStorePaths epoch;
+      };
+
+  image =
+    import ./make-disk-image.nix
+      {
+        inherit runCommand nixos-image-tools;
+        inherit (buildPackages) e2fsprogs btrfs-progs;
+      }
+      {
+        name = "${pure.packageBaseName ids}-image";
+        inherit (cfg) epoch;
+        layout = pure.diskLayout {
+          fs = cfg.fsType;
+          inherit (cfg) seed sectorSize espSize;
+          volumeId = pure.volumeId ids;
+          espSource = espTree;
+          rootSource = rootTree;
+        };
+      };
+
+  package = import ./make-installer-package.nix { inherit runCommand nixos-image-tools; } {
+    inherit image;
+    inherit (cfg) name version packageUrlBase displayName;
+    fs = cfg.fsType;
+  };
+in
+{
+  inherit
+    espTree
+    rootTree
+    image
+    package
+    ;
+}

@@ -1,0 +1,112 @@
+# The ESP tree, built declaratively (no switch-to-configuration in a VM): the
+# files NixOS's systemd-boot installer would write for generation 1, under the
+# names it uses, so the first `nixos-rebuild` on the Mac takes them over.
+# callPackage-style: only runCommand is needed.
+{ runCommand }:
+
+{
+  name ? "esp",
+  # "${kernel}/${config.system.boot.loader.kernelFile}"
+  kernel,
+  # "${config.system.build.initialRamdisk}/${config.system.boot.loader.initrdFile}"
+  initrd,
+  # config.system.build.toplevel: the entry boots "${toplevel}/init"
+  toplevel,
+  kernelParams ? [ ],
+  # systemd-boot's EFI binary, e.g. "${systemd}/lib/systemd/boot/efi/systemd-bootaa64.efi"
+  systemdBootEfi,
+  # "AA64" (BOOTAA64.EFI) and "aa64" (systemd-bootaa64.efi)
+  efiArch ? "aa64",
+  distroName ? "NixOS",
+  # The bootspec label: "NixOS Xantusia 25.11.20260723.e2587ca (Linux 6.18.10-asahi)"
+  label,
+  sortKey ? "nixos",
+  # Contents of loader/loader.conf (pure.nix loaderConf).
+  loaderConf,
+  # boot.loader.systemd-boot.extraFiles plus any others: { "m1n1/boot.bin" = drv; }
+  extraFiles ? { },
+  # Build date shown in the entry's version line (the real installer uses the
+  # generation's ctime); fixed so the tree is reproducible.
+  epoch ? 315532800,
+}:
+
+let
+  pure = import ./pure.nix;
+  upper = builtins.replaceStrings [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ] [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ];
+in
+runCommand name
+  {
+    inherit
+      kernel
+      initrd
+      systemdBootEfi
+      loaderConf
+      epoch
+      distroName
+      sortKey
+      label
+      ;
+    init = "${toplevel}/init";
+    kernelParams = builtins.concatStringsSep " " kernelParams;
+    extraFilesList = pure.fileListText extraFiles;
+    bootName = "BOOT${upper efiArch}.EFI";
+    systemdBootName = "systemd-boot${efiArch}.efi";
+    passAsFile = [
+      "loaderConf"
+      "extraFilesList"
+    ];
+  }
+  ''
+    set -eu
+    # systemd-boot-builder.py copy_from_file: the resolved store file's
+    # top-level store directory name, a dash, its base name, ".efi".
+    efi_name() {
+      local p rel dir
+      p=$(realpath "$1")
+      rel=''${p#"$NIX_STORE"/}
+      dir=''${rel%%/*}
+      if [ "$rel" = "$dir" ]; then
+        echo "EFI/nixos/$dir.efi"
+      else
+        echo "EFI/nixos/$dir-''${p##*/}.efi"
+      fi
+    }
+
+    mkdir -p "$out/EFI/BOOT" "$out/EFI/systemd" "$out/EFI/nixos/.extra-files" \
+      "$out/EFI/Linux" "$out/loader/entries"
+
+    # What `bootctl install` puts on the ESP.
+    cp "$systemdBootEfi" "$out/EFI/BOOT/$bootName"
+    cp "$systemdBootEfi" "$out/EFI/systemd/$systemdBootName"
+    printf 'type1\n' > "$out/loader/entries.srel"
+
+    kernel_efi=$(efi_name "$kernel")
+    initrd_efi=$(efi_name "$initrd")
+    cp "$(realpath "$kernel")" "$out/$kernel_efi"
+    cp "$(realpath "$initrd")" "$out/$initrd_efi"
+
+    cp "$loaderConfPath" "$out/loader/loader.conf"
+
+    # systemd-boot-builder.py write_entry, generation 1, no machine-id yet.
+    build_date=$(date -u -d "@$epoch" +%F)
+    {
+      printf 'title %s\n' "$distroName"
+      printf 'sort-key %s\n' "$sortKey"
+      printf 'version Generation 1 %s, built on %s\n' "$label" "$build_date"
+      printf 'linux /%s\n' "$kernel_efi"
+      printf 'initrd /%s\n' "$initrd_efi"
+      printf 'options init=%s %s\n' "$init" "$kernelParams"
+    } > "$out/loader/entries/nixos-generation-1.conf"
+
+    # boot.loader.systemd-boot.extraFiles, with the empty markers under
+    # EFI/nixos/.extra-files that let the installer replace them later.
+    while IFS="$(printf '\t')" read -r dest src; do
+      [ -n "$dest" ] || continue
+      case "$dest" in /*|*..*) echo "esp: extra file name '$dest' must be relative, without '..'" >&2; exit 1;; esac
+      mkdir -p "$(dirname "$out/$dest")" "$(dirname "$out/EFI/nixos/.extra-files/$dest")"
+      cp -L "$src" "$out/$dest"
+      : > "$out/EFI/nixos/.extra-files/$dest"
+    done < "$extraFilesListPath"
+
+    chmod -R u+w,go-w "$out"
+  ''

@@ -1,0 +1,63 @@
+# Turn a disk image (make-disk-image.nix output) into what the Asahi Linux
+# installer downloads: $out/<name>-<version>-<fs>.zip and
+# $out/installer_data-<version>-<fs>.json (plus the carve manifest). Sizes come
+# from the manifest at build time, never from an evaluation-time import.
+{
+  runCommand,
+  nixos-image-tools,
+}:
+
+{
+  # A make-disk-image.nix output, or any directory holding disk.img.
+  image,
+  name,
+  version,
+  fs,
+  packageUrlBase ? null,
+  displayName ? null,
+  # The root partition: index, GPT name or type alias.
+  rootSelector ? (import ./pure.nix).rootLabel,
+  # Paths left out of the ESP's files (carve-partitions --exclude).
+  exclude ? [ ],
+}:
+
+let
+  pure = import ./pure.nix;
+  ids = { inherit name version fs; };
+  base = pure.packageBaseName ids;
+  zip = pure.zipName ids;
+  data = pure.installerDataName ids;
+  entryArgs = pure.installerEntryArgs {
+    inherit
+      name
+      version
+      fs
+      packageUrlBase
+      displayName
+      ;
+    manifest = "$out/${base}.manifest.json";
+    output = "entry.json";
+  };
+  # $out must expand, the rest is literal.
+  quote = a: if builtins.substring 0 5 a == "$out/" then ''"${a}"'' else pure.shellEscape a;
+in
+runCommand "${base}-package"
+  {
+    nativeBuildInputs = [ nixos-image-tools ];
+    passthru = {
+      inherit zip;
+      installerData = data;
+      volumeId = pure.volumeId ids;
+    };
+  }
+  ''
+    set -eu
+    mkdir -p "$out"
+    carve-partitions asahi-package ${image}/disk.img \
+      --esp esp --root ${pure.shellEscape rootSelector} \
+      --output "$out/${zip}" --manifest "$out/${base}.manifest.json" \
+      ${builtins.concatStringsSep " " (map (p: "--exclude ${pure.shellEscape p}") exclude)}
+    gen-installer-data ${builtins.concatStringsSep " " (map quote entryArgs)}
+    gen-installer-data merge --into "$out/${data}" entry.json
+    gen-installer-data check "$out/${data}" --package "$out/${zip}"
+  ''

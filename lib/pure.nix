@@ -1,0 +1,220 @@
+# Pure helpers: naming, the ESP volume id, the mkimage layout and the
+# gen-installer-data arguments. They use only `builtins`, so `nix eval` can
+# test them on a machine without nixpkgs (tests/nix/pure-tests.nix), and the
+# Rust side derives the same values (gen-installer-data --volume-id).
+let
+  inherit (builtins)
+    concatStringsSep
+    hashString
+    replaceStrings
+    substring
+    stringLength
+    match
+    elem
+    baseNameOf
+    toJSON
+    attrNames
+    ;
+
+  toUpperHex = replaceStrings [ "a" "b" "c" "d" "e" "f" ] [ "A" "B" "C" "D" "E" "F" ];
+
+  fsTypes = [
+    "btrfs"
+    "ext4"
+  ];
+
+  checkFs =
+    fs: if elem fs fsTypes then fs else throw "nixos-image-tools: fsType must be btrfs or ext4, not ${fs}";
+in
+rec {
+  # "nixos-asahi-0.2.0-btrfs": names the zip, seeds identifiers, derives the volume id.
+  packageBaseName =
+    {
+      name,
+      version,
+      fs,
+    }:
+    "${name}-${version}-${checkFs fs}";
+
+  zipName = args: "${packageBaseName args}.zip";
+
+  installerDataName = { version, fs, ... }: "installer_data-${version}-${checkFs fs}.json";
+
+  # The FAT serial of the ESP the installer formats: per build, never a constant.
+  volumeId = args: "0x" + substring 0 8 (hashString "sha256" (packageBaseName args));
+
+  # "0x12cea600" -> "12CE-A600", as /dev/disk/by-uuid names a FAT volume.
+  espUuidOf =
+    vid:
+    let
+      hex = if match "0x[0-9a-f]{8}" vid != null then substring 2 8 vid else throw "nixos-image-tools: volume id ${vid} is not 0x followed by 8 lowercase hex digits";
+    in
+    toUpperHex (substring 0 4 hex) + "-" + toUpperHex (substring 4 4 hex);
+
+  espUuid = args: espUuidOf (volumeId args);
+
+  rootLabel = "nixos";
+
+  # The btrfs subvolumes and where the system mounts them.
+  btrfsSubvolumes = [
+    {
+      path = "@";
+      source = "@";
+      mountPoint = "/";
+    }
+    {
+      path = "@home";
+      source = "@home";
+      mountPoint = "/home";
+    }
+    {
+      path = "@nix";
+      source = "@nix";
+      mountPoint = "/nix";
+    }
+  ];
+
+  # The attrset handed to `mkimage --layout` (as JSON). Sources may be store
+  # paths; their string context makes them build inputs.
+  diskLayout =
+    {
+      fs,
+      seed,
+      espSource,
+      rootSource,
+      volumeId,
+      sectorSize ? 4096,
+      espSize ? "512MiB",
+      size ? "auto",
+      rootSize ? "auto",
+      label ? rootLabel,
+      rootUuid ? null,
+    }:
+    {
+      table = "gpt";
+      inherit sectorSize seed size;
+      partitions = [
+        {
+          name = "ESP";
+          type = "esp";
+          size = espSize;
+          content = {
+            fs = "vfat";
+            source = "${espSource}";
+            label = "ESP";
+            inherit volumeId;
+          };
+        }
+        {
+          name = label;
+          type = "linux";
+          size = rootSize;
+          content =
+            {
+              fs = checkFs fs;
+              source = "${rootSource}";
+              inherit label;
+            }
+            // (if rootUuid == null then { } else { uuid = rootUuid; })
+            // (
+              if fs == "btrfs" then
+                {
+                  subvolumes = map (s: { inherit (s) path source; }) btrfsSubvolumes;
+                }
+              else
+                { }
+            );
+        }
+      ];
+    };
+
+  diskLayoutJSON = args: toJSON (diskLayout args);
+
+  # Arguments of `gen-installer-data entry`, in order.
+  installerEntryArgs =
+    {
+      name,
+      version,
+      fs,
+      manifest,
+      output,
+      packageUrlBase ? null,
+      displayName ? null,
+    }:
+    let
+      zip = zipName { inherit name version fs; };
+      url = if packageUrlBase == null then zip else "${packageUrlBase}/${zip}";
+    in
+    [
+      "entry"
+      "--manifest"
+      manifest
+      "--name"
+      name
+      "--version"
+      version
+      "--fs"
+      (checkFs fs)
+      "--package-url"
+      url
+      "--volume-id"
+      (volumeId { inherit name version fs; })
+    ]
+    ++ (if displayName == null then [ ] else [ "--display-name" displayName ])
+    ++ [
+      "--output"
+      output
+    ];
+
+  # Where NixOS's systemd-boot installer (systemd-boot-builder.py,
+  # copy_from_file) puts a kernel or initrd on the ESP:
+  # /nix/store/abc-linux-6.8/Image -> EFI/nixos/abc-linux-6.8-Image.efi.
+  # The image build applies the same rule to the resolved path at build time;
+  # this copy exists so the rule can be tested here.
+  efiFileName =
+    storeFile:
+    let
+      s = toString storeFile;
+      rel = substring (stringLength builtins.storeDir + 1) (stringLength s) s;
+      parts = builtins.split "/" rel;
+      storeDirName = builtins.head parts;
+      file = baseNameOf s;
+    in
+    "EFI/nixos/" + (if rel == storeDirName then "${file}.efi" else "${storeDirName}-${file}.efi");
+
+  # loader/loader.conf as systemd-boot-builder.py writes it (write_loader_conf).
+  loaderConf =
+    {
+      timeout ? 5,
+      editor ? true,
+      consoleMode ? "keep",
+      generation ? 1,
+    }:
+    concatStringsSep "" (
+      [
+        "timeout ${if timeout == null then "menu-force" else toString timeout}\n"
+        "default nixos-generation-${toString generation}.conf\n"
+      ]
+      ++ (if editor then [ ] else [ "editor 0\n" ])
+      ++ [ "console-mode ${consoleMode}\n" ]
+    );
+
+  # The bootspec label NixOS puts in the entry's version line.
+  bootLabel =
+    {
+      distroName,
+      codeName,
+      label,
+      kernelModDirVersion,
+    }:
+    "${distroName} ${codeName} ${label} (Linux ${kernelModDirVersion})";
+
+  # POSIX shell quoting, so the builders need no nixpkgs lib.
+  shellEscape = s: "'" + replaceStrings [ "'" ] [ "'\\''" ] s + "'";
+
+  # "name=path" lines for attrsets of files (extra ESP files), sorted by name.
+  fileListText = files: concatStringsSep "" (map (n: "${n}\t${files.${n}}\n") (attrNames files));
+
+  # The Cargo.toml version, so the image version follows releases.
+  crateVersion = src: (builtins.fromTOML (builtins.readFile (src + "/Cargo.toml"))).package.version;
+}

@@ -1,0 +1,38 @@
+{ pkgs, ... }:
+{
+  hardware.asahi.enable = true;
+
+  # The installer package. name, version and fsType also derive the ESP's
+  # volume id that /boot is mounted by: keep them once you have installed.
+  nixosAsahi = {
+    enable = true;
+    name = "my-nixos";
+    version = "1.0.0";
+    fsType = "btrfs";
+    # Where you will upload the zip (an immutable URL per version).
+    packageUrlBase = "https://example.org/asahi/os";
+  };
+
+  networking.hostName = "mac";
+  networking.networkmanager.enable = true;
+  networking.networkmanager.wifi.backend = "iwd";
+
+  # No password is set here: on first boot the Mac asks for root's password
+  # on the console (nixosAsahi.firstBootPassword). Add your user, then log in
+  # as root once to give it a password with `passwd alice`.
+  users.users.alice = {
+    isNormalUser = true;
+    extraGroups = [
+      "wheel"
+      "networkmanager"
+    ];
+  };
+
+  environment.systemPackages = [ pkgs.git ];
+  nix.settings.experimental-features = [
+    "nix-command"
+    "flakes"
+  ];
+
+  system.stateVersion = "26.05";
+}

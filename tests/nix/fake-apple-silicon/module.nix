@@ -1,0 +1,2 @@
+# TEST FIXTURE: stands in for nixos-apple-silicon's module.
+{ ... }: { }

@@ -1,0 +1,168 @@
+# The packaging pipeline on a tiny system: fake kernel/initrd/toplevel, an ESP
+# with m1n1/boot.bin, a root tree, mkimage, carve-partitions + gen-installer-data,
+# then checks of the result. Runs on any Linux (no aarch64, no VM).
+# Used by the flake's checks.<system>.packaging-* (real nixpkgs) and by
+# tests/nix/run.sh (through tests/nix/stand-in.nix) -- the same lib/ files.
+{
+  pkgs,
+  fs ? "btrfs",
+  sectorSize ? 512,
+}:
+
+let
+  pure = import ../../lib/pure.nix;
+  b = (import ../../lib { }).withPkgs pkgs;
+  inherit (pkgs) runCommand writeText;
+
+  ids = {
+    name = "nixos-asahi-test";
+    version = "0.0.1";
+    inherit fs;
+  };
+  base = pure.packageBaseName ids;
+  epoch = 1700000000;
+
+  kernel = runCommand "linux-6.0.0-test" { } ''
+    mkdir $out
+    printf 'not a kernel\n' > $out/Image
+  '';
+  initrd = runCommand "initrd-linux-6.0.0-test" { } ''
+    mkdir $out
+    printf 'not an initrd\n' > $out/initrd
+  '';
+  toplevel = runCommand "nixos-system-test" { } ''
+    mkdir $out
+    ln -s ${kernel}/Image $out/kernel
+    ln -s ${initrd}/initrd $out/initrd
+    printf '#!/bin/sh\necho stand-in init\n' > $out/init
+    chmod +x $out/init
+  '';
+  m1n1 = writeText "boot.bin" "m1n1 stage 2 stand-in\n";
+  systemdBoot = writeText "systemd-bootaa64.efi" "MZ stand-in systemd-boot\n";
+
+  esp = b.mkEspTree {
+    name = "${base}-esp";
+    kernel = "${kernel}/Image";
+    initrd = "${initrd}/initrd";
+    inherit toplevel epoch;
+    kernelParams = [
+      "earlycon"
+      "console=tty0"
+    ];
+    systemdBootEfi = systemdBoot;
+    label = pure.bootLabel {
+      distroName = "NixOS";
+      codeName = "Test";
+      label = "26.05.test";
+      kernelModDirVersion = "6.0.0";
+    };
+    loaderConf = pure.loaderConf { };
+    extraFiles."m1n1/boot.bin" = m1n1;
+  };
+
+  root = b.mkRootTree {
+    name = "${base}-root";
+    inherit fs toplevel epoch;
+    etcNixos = import ../../lib/starter-config.nix (ids // { stateVersion = "26.05"; });
+  };
+
+  image = b.mkDiskImage {
+    name = "${base}-image";
+    inherit epoch;
+    layout = pure.diskLayout {
+      inherit fs sectorSize;
+      seed = base;
+      espSize = if sectorSize == 512 then "40MiB" else "300MiB";
+      volumeId = pure.volumeId ids;
+      espSource = esp;
+      rootSource = root;
+    };
+  };
+
+  package = b.mkInstallerPackage {
+    inherit image;
+    inherit (ids) name version fs;
+    packageUrlBase = "https://example.invalid/os";
+  };
+
+  expected = builtins.toJSON {
+    zip = pure.zipName ids;
+    data = pure.installerDataName ids;
+    url = "https://example.invalid/os/${pure.zipName ids}";
+    volumeId = pure.volumeId ids;
+    kernelEfi = pure.efiFileName "${kernel}/Image";
+    initrdEfi = pure.efiFileName "${initrd}/initrd";
+    init = "${toplevel}/init";
+  };
+
+  verify =
+    runCommand "${base}-verify"
+      {
+        nativeBuildInputs = [
+          b.nixos-image-tools
+          pkgs.unzip
+          pkgs.python3
+        ];
+        inherit expected;
+        passAsFile = [ "expected" ];
+      }
+      ''
+        set -eu
+        zip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["zip"])' "$expectedPath")
+        data=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data"])' "$expectedPath")
+        test -f ${image}/disk.img
+        test -f ${image}/report.json
+        gen-installer-data check "${package}/$data" --package "${package}/$zip"
+        unzip -t "${package}/$zip"
+        unzip -Z1 "${package}/$zip" > members
+        python3 - "$expectedPath" members "${package}/$data" <<'PY'
+        import json, sys
+        exp = json.load(open(sys.argv[1]))
+        members = open(sys.argv[2]).read().split("\n")
+        data = json.load(open(sys.argv[3]))
+        def need(cond, what):
+            if not cond:
+                sys.exit("verify: " + what)
+        for m in ["esp/m1n1/boot.bin", "esp/EFI/BOOT/BOOTAA64.EFI",
+                  "esp/EFI/systemd/systemd-bootaa64.efi", "esp/loader/loader.conf",
+                  "esp/loader/entries/nixos-generation-1.conf",
+                  "esp/" + exp["kernelEfi"], "esp/" + exp["initrdEfi"], "root.img"]:
+            need(m in members, "zip lacks " + m)
+        # Every directory entry comes before the files inside it.
+        seen = set()
+        for m in members:
+            if not m:
+                continue
+            parent = m.rstrip("/").rpartition("/")[0]
+            need(parent == "" or parent + "/" in seen, "directory of %s not listed before it" % m)
+            seen.add(m if m.endswith("/") else m + "#")
+        entries = data["os_list"]
+        need(len(entries) == 1, "installer data should hold one entry")
+        e = entries[0]
+        need(e["package"] == exp["url"], "package url %r" % e["package"])
+        esp = [p for p in e["partitions"] if p["type"] == "EFI"]
+        need(len(esp) == 1 and esp[0].get("volume_id") == exp["volumeId"],
+             "ESP volume_id %r" % esp)
+        for p in e["partitions"]:
+            need(isinstance(p["size"], str) and p["size"].endswith("B"), "size %r" % p["size"])
+        PY
+        unzip -p "${package}/$zip" esp/loader/entries/nixos-generation-1.conf > entry.conf
+        cat entry.conf
+        init=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["init"])' "$expectedPath")
+        grep -qx "options init=$init earlycon console=tty0" entry.conf
+        grep -qx 'title NixOS' entry.conf
+        grep -qx 'sort-key nixos' entry.conf
+        grep -qx 'version Generation 1 NixOS Test 26.05.test (Linux 6.0.0), built on 2023-11-14' entry.conf
+        mkdir -p $out
+        cp entry.conf members $out/
+      '';
+in
+{
+  inherit
+    esp
+    root
+    image
+    package
+    verify
+    ;
+}

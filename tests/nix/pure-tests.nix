@@ -1,0 +1,334 @@
+# Assertions on lib/pure.nix (and the starter configuration). Evaluate with
+#   nix-instantiate --eval --strict tests/nix/pure-tests.nix
+# It yields the list of test names when all pass and throws on the first
+# failure. The expected volume ids were computed with `printf %s NAME | sha256sum`.
+let
+  pure = import ../../lib/pure.nix;
+  lib' = import ../../lib { };
+  sd = builtins.storeDir;
+
+  btrfs = {
+    name = "nixos-asahi";
+    version = "0.2.0";
+    fs = "btrfs";
+  };
+  ext4 = {
+    name = "nixos-asahi";
+    version = "0.1.308";
+    fs = "ext4";
+  };
+
+  layout = pure.diskLayout {
+    fs = "btrfs";
+    seed = "s";
+    espSource = "/esp";
+    rootSource = "/root";
+    volumeId = "0x12cea600";
+  };
+  layoutExt4 = pure.diskLayout {
+    fs = "ext4";
+    seed = "s";
+    espSource = "/esp";
+    rootSource = "/root";
+    volumeId = "0x12cea600";
+    sectorSize = 512;
+    espSize = "40MiB";
+    rootUuid = "8d1ab6a3-5c5e-4f5a-9b7e-5f4c1d0e9a11";
+  };
+
+  starter = import ../../lib/starter-config.nix (btrfs // { stateVersion = "26.05"; });
+  contains = needle: hay: builtins.match ".*${needle}.*" (builtins.replaceStrings [ "\n" ] [ " " ] hay) != null;
+  throws = e: !(builtins.tryEval e).success;
+
+  # A stand-in for a nixosSystem result: records what extendModules got.
+  fakeSystem = {
+    extendModules =
+      { modules }:
+      {
+        config.system.build = {
+          asahiPackage = modules;
+          asahiImage = modules;
+        };
+      };
+  };
+  wired = lib'.mkAsahiPackage {
+    nixosConfiguration = fakeSystem;
+    settings.version = "9.9.9";
+  };
+
+  tests = {
+    mkAsahiPackageWiring = {
+      actual = [
+        (builtins.elemAt wired 0 == ../../modules/nixos-asahi-image.nix)
+        (builtins.elemAt wired 1)
+        (builtins.elemAt wired 2)
+      ];
+      expected = [
+        true
+        { nixosAsahi.enable = true; }
+        { nixosAsahi.version = "9.9.9"; }
+      ];
+    };
+    baseName = {
+      actual = pure.packageBaseName btrfs;
+      expected = "nixos-asahi-0.2.0-btrfs";
+    };
+    zipName = {
+      actual = pure.zipName ext4;
+      expected = "nixos-asahi-0.1.308-ext4.zip";
+    };
+    installerDataName = {
+      actual = pure.installerDataName btrfs;
+      expected = "installer_data-0.2.0-btrfs.json";
+    };
+    volumeIdBtrfs = {
+      actual = pure.volumeId btrfs;
+      expected = "0x22196870";
+    };
+    volumeIdExt4 = {
+      actual = pure.volumeId ext4;
+      expected = "0xf45e1435";
+    };
+    espUuidBtrfs = {
+      actual = pure.espUuid btrfs;
+      expected = "2219-6870";
+    };
+    espUuidExt4 = {
+      actual = pure.espUuid ext4;
+      expected = "F45E-1435";
+    };
+    espUuidOfSpec = {
+      actual = pure.espUuidOf "0x12cea600";
+      expected = "12CE-A600";
+    };
+    espUuidRejectsUpper = {
+      actual = throws (pure.espUuidOf "0x12CEA600");
+      expected = true;
+    };
+    badFsRejected = {
+      actual = throws (pure.zipName (btrfs // { fs = "xfs"; }));
+      expected = true;
+    };
+    layoutJSONBtrfs = {
+      actual = builtins.fromJSON (pure.diskLayoutJSON {
+        fs = "btrfs";
+        seed = "s";
+        espSource = "/esp";
+        rootSource = "/root";
+        volumeId = "0x12cea600";
+      });
+      expected = {
+        table = "gpt";
+        sectorSize = 4096;
+        seed = "s";
+        size = "auto";
+        partitions = [
+          {
+            name = "ESP";
+            type = "esp";
+            size = "512MiB";
+            content = {
+              fs = "vfat";
+              source = "/esp";
+              label = "ESP";
+              volumeId = "0x12cea600";
+            };
+          }
+          {
+            name = "nixos";
+            type = "linux";
+            size = "auto";
+            content = {
+              fs = "btrfs";
+              source = "/root";
+              label = "nixos";
+              subvolumes = [
+                {
+                  path = "@";
+                  source = "@";
+                }
+                {
+                  path = "@home";
+                  source = "@home";
+                }
+                {
+                  path = "@nix";
+                  source = "@nix";
+                }
+              ];
+            };
+          }
+        ];
+      };
+    };
+    layoutBtrfsEqualsAttrs = {
+      actual = builtins.fromJSON (builtins.toJSON layout) == layout;
+      expected = true;
+    };
+    layoutExt4Root = {
+      actual = builtins.elemAt layoutExt4.partitions 1;
+      expected = {
+        name = "nixos";
+        type = "linux";
+        size = "auto";
+        content = {
+          fs = "ext4";
+          source = "/root";
+          label = "nixos";
+          uuid = "8d1ab6a3-5c5e-4f5a-9b7e-5f4c1d0e9a11";
+        };
+      };
+    };
+    layoutExt4Sector = {
+      actual = [
+        layoutExt4.sectorSize
+        (builtins.head layoutExt4.partitions).size
+      ];
+      expected = [
+        512
+        "40MiB"
+      ];
+    };
+    entryArgs = {
+      actual = pure.installerEntryArgs (
+        btrfs
+        // {
+          manifest = "m.json";
+          output = "e.json";
+          packageUrlBase = "https://example.org/os";
+          displayName = "NixOS (test)";
+        }
+      );
+      expected = [
+        "entry"
+        "--manifest"
+        "m.json"
+        "--name"
+        "nixos-asahi"
+        "--version"
+        "0.2.0"
+        "--fs"
+        "btrfs"
+        "--package-url"
+        "https://example.org/os/nixos-asahi-0.2.0-btrfs.zip"
+        "--volume-id"
+        "0x22196870"
+        "--display-name"
+        "NixOS (test)"
+        "--output"
+        "e.json"
+      ];
+    };
+    entryArgsBareName = {
+      actual = builtins.elemAt (pure.installerEntryArgs (
+        ext4
+        // {
+          manifest = "m";
+          output = "o";
+        }
+      )) 10;
+      expected = "nixos-asahi-0.1.308-ext4.zip";
+    };
+    efiFileNameKernel = {
+      actual = pure.efiFileName "${sd}/abc-linux-6.8/Image";
+      expected = "EFI/nixos/abc-linux-6.8-Image.efi";
+    };
+    efiFileNameInitrd = {
+      actual = pure.efiFileName "${sd}/xyz-initrd-linux-6.8/initrd";
+      expected = "EFI/nixos/xyz-initrd-linux-6.8-initrd.efi";
+    };
+    efiFileNameTopLevelFile = {
+      actual = pure.efiFileName "${sd}/abc-Image";
+      expected = "EFI/nixos/abc-Image.efi";
+    };
+    loaderConfDefault = {
+      actual = pure.loaderConf { };
+      expected = "timeout 5\ndefault nixos-generation-1.conf\nconsole-mode keep\n";
+    };
+    loaderConfNoEditor = {
+      actual = pure.loaderConf {
+        timeout = null;
+        editor = false;
+        consoleMode = "max";
+      };
+      expected = "timeout menu-force\ndefault nixos-generation-1.conf\neditor 0\nconsole-mode max\n";
+    };
+    bootLabel = {
+      actual = pure.bootLabel {
+        distroName = "NixOS";
+        codeName = "Yarara";
+        label = "26.05.20260723.e2587ca";
+        kernelModDirVersion = "6.18.10-asahi";
+      };
+      expected = "NixOS Yarara 26.05.20260723.e2587ca (Linux 6.18.10-asahi)";
+    };
+    shellEscape = {
+      actual = pure.shellEscape "it's";
+      expected = "'it'\\''s'";
+    };
+    crateVersion = {
+      actual = builtins.match "[0-9]+\\.[0-9]+\\.[0-9]+" (pure.crateVersion ../..) != null;
+      expected = true;
+    };
+    starterFiles = {
+      actual = builtins.attrNames starter;
+      expected = [
+        "configuration.nix"
+        "flake.nix"
+      ];
+    };
+    starterPinsIdentity = {
+      actual = map (s: contains s starter."configuration.nix") [
+        ''name = "nixos-asahi";''
+        ''version = "0.2.0";''
+        ''fsType = "btrfs";''
+        ''stateVersion = "26.05";''
+      ];
+      expected = [
+        true
+        true
+        true
+        true
+      ];
+    };
+    starterImportsModule = {
+      actual = contains "nixos-image-tools.nixosModules.default" starter."flake.nix";
+      expected = true;
+    };
+    starterNoPasswordHash = {
+      actual = map (s: contains s (starter."configuration.nix" + starter."flake.nix")) [
+        "hashedPassword"
+        "initialPassword"
+        "\\$6\\$"
+        "\\$y\\$"
+      ];
+      expected = [
+        false
+        false
+        false
+        false
+      ];
+    };
+    libExposesBuilders = {
+      actual = builtins.all (n: lib'.${n} or null != null) [
+        "withPkgs"
+        "mkAsahiPackage"
+        "mkAsahiImage"
+        "volumeId"
+        "diskLayout"
+      ];
+      expected = true;
+    };
+  };
+
+  check =
+    name:
+    let
+      t = tests.${name};
+    in
+    if t.actual == t.expected then
+      name
+    else
+      throw "pure test ${name} FAILED: expected ${builtins.toJSON t.expected}, got ${builtins.toJSON t.actual}";
+in
+map check (builtins.attrNames tests)

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# CI harness for the Nix side, on a machine with Debian's Nix and no nixpkgs:
+#  1. parse every .nix file;
+#  2. evaluate the pure-function tests (tests/nix/pure-tests.nix);
+#  3. evaluate the flake's outputs with the real nixos-apple-silicon source if
+#     present and a fake nixpkgs input (tests/nix/fake-nixpkgs, a fixture);
+#  4. build the packaging derivations of lib/ for real with nix-build, through
+#     tests/nix/stand-in.nix (a labelled fixture standing in for nixpkgs'
+#     runCommand/writeText/closureInfo) and freshly built binaries;
+#  5. check the outputs outside Nix (gen-installer-data check, unzip -t, the
+#     Nix/Rust volume id agreement);
+#  6. run tools/create-release.sh on a scratch clone.
+# Environment: NIT_TOOLS_BIN=dir with the four binaries (default: cargo build
+# --release here), NIT_CACHE=cache dir for tools/trixie-tools.sh.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 1
+passed=0
+failed=0
+failures=()
+
+ok() {
+  passed=$((passed + 1))
+  echo "ok: $1"
+}
+fail() {
+  failed=$((failed + 1))
+  failures+=("$1")
+  echo "FAILED: $1" >&2
+}
+finish() {
+  echo
+  if [ "$failed" -gt 0 ]; then
+    printf 'failed: %s\n' "${failures[@]}" >&2
+  fi
+  echo "nix: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+}
+
+# --- Nix itself ------------------------------------------------------------
+if ! command -v nix-instantiate >/dev/null || ! command -v nix-build >/dev/null; then
+  echo "tests/nix: installing Debian's nix-bin" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null; }; then
+    fail "install nix-bin (Debian package nix-bin)"
+    finish
+  fi
+fi
+# Debian's nix in a container: no sandbox, no build users.
+export NIX_CONFIG="sandbox = false
+build-users-group =
+substituters =
+"
+
+# --- 1. parse ------------------------------------------------------------------
+mapfile -t nixfiles < <(find . -name '*.nix' -not -path './target/*' -not -path './.git/*' | sort)
+parse_bad=0
+for f in "${nixfiles[@]}"; do
+  if ! nix-instantiate --parse "$f" >/dev/null; then
+    fail "parse $f"
+    parse_bad=1
+  fi
+done
+[ "$parse_bad" -eq 0 ] && ok "parse ${#nixfiles[@]} .nix files"
+
+# --- 2. pure functions -----------------------------------------------------------
+if out=$(nix-instantiate --eval --strict --json tests/nix/pure-tests.nix 2>&1); then
+  ok "pure tests: $(echo "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') assertions"
+else
+  fail "pure tests: $out"
+fi
+
+# --- 3. flake outputs with a fake nixpkgs ------------------------------------------
+if out=$(bash tests/nix/flake-eval.sh 2>&1); then
+  ok "flake outputs evaluate (fake nixpkgs): $(echo "$out" | tail -n 1)"
+else
+  fail "flake outputs evaluate: $out"
+fi
+
+# --- 4. the binaries ------------------------------------------------------------------
+tools_bin=${NIT_TOOLS_BIN:-}
+if [ -z "$tools_bin" ]; then
+  echo "tests/nix: cargo build --release --bins" >&2
+  if cargo build --release --bins --quiet; then
+    tools_bin=$root/target/release
+  else
+    fail "cargo build --release --bins"
+    finish
+  fi
+fi
+tools_ok=1
+for t in mkimage carve-partitions gen-installer-data deterministic-copy; do
+  if ! "$tools_bin/$t" --version >/dev/null 2>&1; then
+    fail "binary $tools_bin/$t does not run (--version failed): it must be implemented before the packaging build can run"
+    tools_ok=0
+  fi
+done
+[ "$tools_ok" -eq 1 ] && ok "binaries in $tools_bin"
+tools_stamp=$(cat "$tools_bin"/{mkimage,carve-partitions,gen-installer-data,deterministic-copy} | sha256sum | cut -c1-16)
+
+# mkfs.btrfs --subvol needs btrfs-progs >= 6.12; bookworm has 6.2.
+extra_path=$(tools/trixie-tools.sh "${NIT_CACHE:-/tmp/nitcache}") || {
+  fail "tools/trixie-tools.sh (newer e2fsprogs/btrfs-progs)"
+  finish
+}
+
+# The ESP and root trees need only deterministic-copy: build them first, so
+# they are checked even while another binary is missing.
+for fs in btrfs ext4; do
+  log=$(mktemp)
+  if trees=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
+    --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
+    --argstr extraPath "$extra_path" --argstr fs "$fs" -A esp -A root 2>"$log"); then
+    esp=$(echo "$trees" | grep -- '-esp$')
+    rootdir=$(echo "$trees" | grep -- '-root$')
+    if [ "$fs" = btrfs ]; then sys=$rootdir/@ store=$rootdir/@nix/store; else sys=$rootdir store=$rootdir/nix/store; fi
+    missing=""
+    for f in "$esp/EFI/BOOT/BOOTAA64.EFI" "$esp/EFI/systemd/systemd-bootaa64.efi" "$esp/loader/loader.conf" \
+      "$esp/loader/entries/nixos-generation-1.conf" "$esp/m1n1/boot.bin" "$sys/nix-path-registration" \
+      "$sys/etc/nixos/flake.nix" "$sys/etc/nixos/configuration.nix" "$sys/var/lib/nixos-asahi/first-boot" "$sys/etc/NIXOS"; do
+      [ -e "$f" ] || missing="$missing $f"
+    done
+    [ "$fs" = btrfs ] && { [ -d "$rootdir/@home" ] && [ -d "$sys/nix" ] && [ -d "$sys/home" ]; } || [ "$fs" = ext4 ] || missing="$missing subvolume-dirs"
+    compgen -G "$store/*-nixos-system-test" >/dev/null || missing="$missing store/*-nixos-system-test"
+    if [ -z "$missing" ]; then ok "ESP and root trees ($fs)"; else fail "ESP and root trees ($fs): missing$missing"; fi
+    # The generated /etc/nixos must at least be valid Nix.
+    if nix-instantiate --parse "$sys/etc/nixos/flake.nix" >/dev/null &&
+      nix-instantiate --parse "$sys/etc/nixos/configuration.nix" >/dev/null; then
+      ok "/etc/nixos parses ($fs)"
+    else
+      fail "/etc/nixos parses ($fs)"
+    fi
+  else
+    tail -n 40 "$log" >&2
+    fail "nix-build ESP and root trees ($fs)"
+  fi
+  rm -f "$log"
+done
+[ "$tools_ok" -eq 1 ] || finish
+
+# --- 5. packaging builds through the stand-in ------------------------------------------
+for fs in btrfs ext4; do
+  log=$(mktemp)
+  if res=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
+    --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
+    --argstr extraPath "$extra_path" --argstr fs "$fs" -A all 2>"$log"); then
+    ok "nix-build packaging ($fs)"
+  else
+    tail -n 40 "$log" >&2
+    fail "nix-build packaging ($fs)"
+    rm -f "$log"
+    continue
+  fi
+  rm -f "$log"
+  pkg=$(echo "$res" | grep -- '-package$' | head -n 1)
+  img=$(echo "$res" | grep -- '-image$' | head -n 1)
+  ver=$(echo "$res" | grep -- '-verify$' | head -n 1)
+  zip=$pkg/nixos-asahi-test-0.0.1-$fs.zip
+  data=$pkg/installer_data-0.0.1-$fs.json
+  for f in "$zip" "$data" "$img/disk.img" "$img/report.json" "$ver/entry.conf"; do
+    if [ -f "$f" ]; then ok "exists: ${f#/nix/store/*-}"; else fail "missing output $f"; fi
+  done
+  if "$tools_bin/gen-installer-data" check "$data" --package "$zip"; then ok "gen-installer-data check --package ($fs)"; else fail "gen-installer-data check --package ($fs)"; fi
+  if unzip -tq "$zip"; then ok "unzip -t ($fs)"; else fail "unzip -t ($fs)"; fi
+  # Nix (lib/pure.nix) and Rust (gen-installer-data without --volume-id)
+  # must derive the same ESP volume id.
+  nix_vid=$(nix-instantiate --eval --json -E "(import ./lib/pure.nix).volumeId { name = \"nixos-asahi-test\"; version = \"0.0.1\"; fs = \"$fs\"; }" | tr -d '"')
+  tmp=$(mktemp -d)
+  if "$tools_bin/gen-installer-data" entry --manifest "$pkg/nixos-asahi-test-0.0.1-$fs.manifest.json" \
+    --name nixos-asahi-test --version 0.0.1 --fs "$fs" --package-url "nixos-asahi-test-0.0.1-$fs.zip" --output "$tmp/e.json"; then
+    rust_vid=$(python3 -c 'import json,sys; print([p for p in json.load(open(sys.argv[1]))["partitions"] if p["type"]=="EFI"][0]["volume_id"])' "$tmp/e.json")
+    if [ "$nix_vid" = "$rust_vid" ]; then ok "volume id agrees with Rust ($nix_vid)"; else fail "volume id: Nix $nix_vid, Rust $rust_vid"; fi
+  else
+    fail "gen-installer-data entry without --volume-id"
+  fi
+  rm -rf "$tmp"
+  # The image's ESP and root carry what the module promises.
+  # The mkimage report: what the layout from lib/pure.nix asked for.
+  if python3 - "$img/report.json" "$fs" "$nix_vid" <<'PY'; then ok "mkimage report ($fs)"; else fail "mkimage report ($fs)"; fi
+import json, sys
+r = json.load(open(sys.argv[1])); fs = sys.argv[2]; vid = int(sys.argv[3], 16)
+esp, root = r["partitions"]
+assert r["table"] == "gpt" and r["sectorSize"] == 512, (r["table"], r["sectorSize"])
+assert r["sourceDateEpoch"] == 1700000000, r["sourceDateEpoch"]
+assert int(str(esp["content"]["volumeId"]["value"]), 16) == vid, esp["content"]["volumeId"]
+assert root["name"] == "nixos" and root["content"]["fs"] == fs and root["content"]["label"] == "nixos", root
+if fs == "btrfs":
+    assert sorted(s.lstrip("/") for s in root["content"]["subvolumes"]) == ["@", "@home", "@nix"], root["content"]["subvolumes"]
+PY
+done
+
+# --- 6. create-release on a scratch clone -------------------------------------------------
+scratch=$(mktemp -d)
+if git clone -q "$root" "$scratch/repo" 2>/dev/null && (
+  cd "$scratch/repo" &&
+    git checkout -q -B main &&
+    git -c user.name=t -c user.email=t@t commit -q --allow-empty -m base &&
+    before=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1) &&
+    GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t \
+      bash "$root/tools/create-release.sh" minor >/dev/null &&
+    after=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1) &&
+    IFS=. read -r ma mi _ <<<"$before" &&
+    [ "$after" = "$ma.$((mi + 1)).0" ] &&
+    git rev-parse -q --verify "refs/tags/v$after" >/dev/null &&
+    grep -A1 '^name = "nixos-image-tools"$' Cargo.lock | grep -q "^version = \"$after\"$" &&
+    [ -z "$(git status --porcelain)" ] &&
+    echo dirty >>Cargo.toml &&
+    ! bash "$root/tools/create-release.sh" patch 2>/dev/null
+); then
+  ok "create-release bumps, tags, refuses a dirty tree"
+else
+  fail "create-release"
+fi
+rm -rf "$scratch"
+
+finish
