@@ -18,7 +18,8 @@
 #   NIT_BOOT_JOBS      boots in parallel (default 2)
 #   NIT_BOOT_TIMEOUT   seconds per boot before it counts as failed (default 180)
 #   NIT_BOOT_KEEP=1    keep the work directory (images, console logs)
-#   NIT_DEBIAN_MIRROR  Debian mirror URI, when this host's apt sources are not Debian's
+#   NIT_DEBIAN_MIRROR  Debian mirror URI, needed when this host is not Debian
+#   NIT_DEBIAN_SECURITY_MIRROR  its security mirror URI (optional)
 #   NIT_DEBIAN_SUITE   Debian suite for the kernels (default: this host's, else bookworm)
 set -euo pipefail
 
@@ -54,6 +55,7 @@ debian_uris() {
     echo "$NIT_DEBIAN_MIRROR ${NIT_DEBIAN_SECURITY_MIRROR:-}"
     return
   fi
+  [ -n "$(debian_codename)" ] || die "this host is not Debian: set NIT_DEBIAN_MIRROR (and NIT_DEBIAN_SECURITY_MIRROR) to Debian mirror URIs"
   main=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
   security=$(awk '/^URIs:/ && $2 ~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
   if [ -z "$main" ]; then
@@ -247,6 +249,34 @@ TABLE
   dd if="$espimg" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
   dd if="$rootimg" of="$img" bs=1M seek=$((1 + esp_mib)) conv=notrunc,sparse status=none
   rm -f "$espimg" "$rootimg"
+}
+
+# The image the way the flake builds the Asahi images: mkimage from a layout.
+assemble_with_mkimage() {
+  local img=$1 ss=$2 fs=$3 esp=$4 rootdir=$5 label=$6
+  local layout=$img.layout.json source=$rootdir subvolumes=''
+  if [ "$fs" = btrfs ]; then
+    # mkfs.btrfs --subvol makes a subvolume of a directory of the source tree.
+    source=$img.top
+    rm -rf "$source" && mkdir -p "$source" && cp -a "$rootdir" "$source/@"
+    subvolumes=', "subvolumes": [{"path": "@", "source": "@"}]'
+  fi
+  cat >"$layout" <<LAYOUT
+{
+  "table": "gpt",
+  "sectorSize": $ss,
+  "seed": "nit-boot-test-$ss-$fs",
+  "size": "auto",
+  "partitions": [
+    {"name": "ESP", "type": "esp", "size": "512MiB",
+     "content": {"fs": "vfat", "source": "$esp", "label": "ESP"}},
+    {"name": "nixos", "type": "linux", "size": "auto",
+     "content": {"fs": "$fs", "source": "$source", "label": "$label"$subvolumes}}
+  ]
+}
+LAYOUT
+  cat "$layout"
+  "$MKIMAGE" --layout "$layout" --output "$img"
 }
 
 # Boot $img; write the console to $log; exit status 0 when the marker is there.
