@@ -290,18 +290,24 @@ boot_image() {
     -device "nvme,serial=nit0,drive=d0,logical_block_size=$ss,physical_block_size=$ss" \
     -display none -serial stdio -monitor none -no-reboot -nodefaults \
     </dev/null >"$log" 2>&1 &
-  local pid=$!
+  local pid=$! shell=0
   # The firmware falls back to its built-in shell when nothing on the disk
   # boots, and waits there forever: stop at once instead of at the timeout.
   while kill -0 "$pid" 2>/dev/null; do
     if grep -qa 'EFI Internal Shell' "$log"; then
-      echo "NIT-BOOT-FAIL: the firmware found nothing to boot and started its shell" >>"$log"
+      shell=1
       kill "$pid"
       break
     fi
     sleep 0.5
   done
-  wait "$pid" || true
+  local rc=0
+  wait "$pid" || rc=$?
+  if [ $shell = 1 ]; then
+    echo "NIT-BOOT-FAIL: the firmware found nothing to boot and started its shell" >>"$log"
+  elif [ $rc = 124 ] || [ $rc = 137 ]; then
+    echo "NIT-BOOT-FAIL: no power-off within ${boot_timeout}s" >>"$log"
+  fi
 }
 
 # Build, boot and check one combination; prints "PASS"/"FAIL <why>" and seconds.
@@ -415,7 +421,8 @@ main() {
     if ! grep -qs ' PASS ' "$work/$combo/result"; then
       echo
       echo "=== $combo: last 40 lines of the console log ==="
-      tail -n 40 "$work/$combo/console.log" 2>/dev/null | tr -d '\r' || true
+      # Without the firmware's terminal escapes.
+      tail -n 40 "$work/$combo/console.log" 2>/dev/null | sed 's/\x1b\[[0-9;=?]*[A-Za-z]//g; s/\r//g' || true
       [ -s "$work/$combo/assemble.log" ] && { echo "=== $combo: image assembly log ==="; cat "$work/$combo/assemble.log"; }
     fi
   done
