@@ -384,6 +384,8 @@ main() {
     MKIMAGE=$repo/target/release/mkimage
   fi
 
+  say "qemu $(qemu-system-aarch64 --version | awk 'NR == 1 {print $4}'), firmware:" \
+    "$(dpkg-query -W -f '${Package} ${Version}, ' qemu-efi-aarch64 ovmf 2>/dev/null || echo unknown)"
   local arch mods
   for arch in aarch64 x86_64; do
     arch_setup "$arch"
