@@ -283,6 +283,7 @@ LAYOUT
 boot_image() {
   local arch=$1 img=$2 ss=$3 log=$4 vars_copy=$5
   cp --sparse=always "$vars" "$vars_copy"
+  : >"$log"  # exists before the watch loop below reads it
   timeout --kill-after=10 "$boot_timeout" "${qemu[@]}" -m 1024 -smp 1 \
     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code" \
     -drive "if=pflash,format=raw,unit=1,file=$vars_copy" \
@@ -294,7 +295,7 @@ boot_image() {
   # The firmware falls back to its built-in shell when nothing on the disk
   # boots, and waits there forever: stop at once instead of at the timeout.
   while kill -0 "$pid" 2>/dev/null; do
-    if grep -qa 'EFI Internal Shell' "$log"; then
+    if grep -qsa 'EFI Internal Shell' "$log"; then
       shell=1
       kill "$pid"
       break
