@@ -426,7 +426,10 @@ main() {
       echo "=== $combo: last 40 lines of the console log ==="
       # Without the firmware's terminal escapes.
       tail -n 40 "$work/$combo/console.log" 2>/dev/null | sed 's/\x1b\[[0-9;=?]*[A-Za-z]//g; s/\r//g' || true
-      [ -s "$work/$combo/assemble.log" ] && { echo "=== $combo: image assembly log ==="; cat "$work/$combo/assemble.log"; }
+      if grep -qs 'image assembly failed' "$work/$combo/result"; then
+        echo "=== $combo: image assembly log ==="
+        cat "$work/$combo/assemble.log"
+      fi
     fi
   done
   [ "$failed" -eq 0 ] || die "$failed of ${#combos[@]} boots failed"
