@@ -18,6 +18,9 @@
 #   NIT_BOOT_JOBS      boots in parallel (default 2)
 #   NIT_BOOT_TIMEOUT   seconds per boot before it counts as failed (default 180)
 #   NIT_BOOT_KEEP=1    keep the work directory (images, console logs)
+#   NIT_BOOT_ASSEMBLER=host  diagnosis only: build 512-byte-sector images with
+#                      sfdisk/mkfs/mtools instead of mkimage, to tell a harness
+#                      fault from an mkimage fault
 #   NIT_DEBIAN_MIRROR  Debian mirror URI, needed when this host is not Debian
 #   NIT_DEBIAN_SECURITY_MIRROR  its security mirror URI (optional)
 #   NIT_DEBIAN_SUITE   Debian suite for the kernels (default: this host's, else bookworm)
