@@ -1,5 +1,31 @@
-//! mkimage (front end not written yet).
-fn main() {
-    eprintln!("mkimage: not implemented yet");
-    std::process::exit(2);
+//! mkimage: build a partitioned disk image from a JSON layout.
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Build a partitioned disk image (GPT or MBR; FAT32, ext4, btrfs, raw) from
+/// a JSON layout, reproducibly, without root, loop devices or a VM.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// The layout (JSON, keys camelCase; see the README).
+    #[arg(long)]
+    layout: PathBuf,
+    /// The disk image to write (sparse; appears only when complete).
+    #[arg(long)]
+    output: PathBuf,
+    /// Also write a JSON report of what was built.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    let a = Args::parse();
+    nixos_image_tools::error::exit_with(
+        "mkimage",
+        nixos_image_tools::mkimage::run(&nixos_image_tools::mkimage::Options {
+            layout: &a.layout,
+            output: &a.output,
+            report: a.report.as_deref(),
+        }),
+    )
 }
