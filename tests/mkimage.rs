@@ -526,6 +526,29 @@ fn btrfs_subvolumes() {
         "{dump_super}"
     );
     assert!(!c["notReproducible"].as_array().unwrap().is_empty());
+    // The filesystem fills its partition (grown after mkfs.btrfs --shrink).
+    assert!(
+        dump_super.contains(&format!("\ntotal_bytes\t\t{}\n", p[0].1)),
+        "{dump_super}"
+    );
+    assert!(
+        dump_super.contains(&format!("\ndev_item.total_bytes\t{}\n", p[0].1)),
+        "{dump_super}"
+    );
+    let chunk = tool_ok(
+        &btrfs,
+        &[
+            "inspect-internal",
+            "dump-tree",
+            "-t",
+            "chunk",
+            fs_img.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        chunk.contains(&format!("total_bytes {} ", p[0].1)),
+        "{chunk}"
+    );
     assert_eq!(r["reproducible"], false);
 }
 
