@@ -8,6 +8,15 @@
 //! and offset, and only then create the image: every error the inputs can
 //! cause comes before any slow work. The image is written under a temporary
 //! name and renamed when complete.
+//!
+//! Identifiers not given in the layout are derived from its `seed` with
+//! `crate::ids::Seed` and these purposes (index = 1-based partition number):
+//! `disk-guid`, `mbr-signature`, `partition-guid/<index>`, `fs-uuid/<index>`,
+//! `ext4-hash-seed/<index>`, `fat-volume-id/<index>`,
+//! `btrfs-device-uuid/<index>`. Times come from SOURCE_DATE_EPOCH (default
+//! 1980-01-01, the earliest FAT time); ext4 inode times newer than it are
+//! clamped to it by e2fsprogs >= 1.47.1, older ones are kept (stage the tree
+//! with deterministic-copy to normalise them).
 
 pub mod btrfs;
 pub mod btrfs_grow;
