@@ -418,7 +418,7 @@ fn mbr_fat_ext4() {
     run_ok(mkimage_cmd(&layout, &img, None));
     need("sfdisk", "fdisk");
     let out = tool_ok("sfdisk", &["--verify", img.to_str().unwrap()]);
-    assert!(!out.to_lowercase().contains("error"), "{out}");
+    assert!(out.contains("No errors detected"), "{out}");
     let dump = tool_ok("sfdisk", &["-d", img.to_str().unwrap()]);
     assert!(
         dump.contains("type=c") && dump.contains("type=83"),
@@ -526,6 +526,29 @@ fn btrfs_subvolumes() {
         "{dump_super}"
     );
     assert!(!c["notReproducible"].as_array().unwrap().is_empty());
+    // The filesystem fills its partition (grown after mkfs.btrfs --shrink).
+    assert!(
+        dump_super.contains(&format!("\ntotal_bytes\t\t{}\n", p[0].1)),
+        "{dump_super}"
+    );
+    assert!(
+        dump_super.contains(&format!("\ndev_item.total_bytes\t{}\n", p[0].1)),
+        "{dump_super}"
+    );
+    let chunk = tool_ok(
+        &btrfs,
+        &[
+            "inspect-internal",
+            "dump-tree",
+            "-t",
+            "chunk",
+            fs_img.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        chunk.contains(&format!("total_bytes {} ", p[0].1)),
+        "{chunk}"
+    );
     assert_eq!(r["reproducible"], false);
 }
 
@@ -1008,4 +1031,38 @@ fn nonroot_builds_root_owned_image() {
         );
         assert!(!img.exists());
     }
+}
+
+/// bookworm's e2fsprogs 1.47.0 does not clamp inode times: a one-line
+/// warning, and the report says the image is not reproducible.
+#[test]
+fn old_e2fsprogs_warns() {
+    let old = Path::new("/usr/sbin/mke2fs");
+    assert!(
+        old.exists(),
+        "bookworm's mke2fs missing: install the Debian package e2fsprogs"
+    );
+    let d = tempfile::tempdir().unwrap();
+    make_tree(&d.path().join("root"), false, 1_600_000_000);
+    let l = d.path().join("l.json");
+    write_json(
+        &l,
+        serde_json::json!({"table": "gpt", "seed": "w", "partitions": [
+        {"type": "linux", "content": {"fs": "ext4", "source": "root"}}]}),
+    );
+    let report = d.path().join("r.json");
+    let mut c = mkimage_cmd(&l, &d.path().join("o.img"), Some(&report));
+    c.env("MKIMAGE_MKE2FS", old);
+    let out = run_ok(c);
+    let t = text(&out);
+    assert_eq!(
+        t.lines()
+            .filter(|l| l.contains("warning") && l.contains("not be reproducible"))
+            .count(),
+        1,
+        "{t}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["reproducible"], false);
+    assert_eq!(r["warnings"].as_array().unwrap().len(), 1);
 }

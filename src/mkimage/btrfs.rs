@@ -31,7 +31,6 @@ pub struct BtrfsJob<'a> {
     pub tool: &'a Tool,
     /// Directory for the temporary filesystem file (the output's).
     pub temp_dir: &'a Path,
-    pub size: u64,
     pub source: &'a Path,
     pub label: &'a str,
     pub uuid: Guid,
@@ -42,8 +41,9 @@ pub struct BtrfsJob<'a> {
 }
 
 pub enum BtrfsOutcome {
-    /// The filesystem, in a temporary file deleted when dropped.
-    Done(CommandRecord, tempfile::NamedTempFile),
+    /// The filesystem at its minimal size (the file's length), in a
+    /// temporary file deleted when dropped.
+    Done(CommandRecord, tempfile::NamedTempFile, u64),
     NoSpace(CommandRecord, String),
 }
 
@@ -63,9 +63,6 @@ pub fn make(job: &BtrfsJob) -> Result<BtrfsOutcome> {
         .suffix(".tmp")
         .tempfile_in(job.temp_dir)
         .ctx("create a temporary file in", job.temp_dir)?;
-    temp.as_file()
-        .set_len(job.size)
-        .ctx("size the temporary file", temp.path())?;
     let mut args: Vec<OsString> = [
         "-f",
         "-q",
@@ -78,6 +75,8 @@ pub fn make(job: &BtrfsJob) -> Result<BtrfsOutcome> {
         "-d",
         "single",
         "--nodiscard",
+        // See btrfs_grow: made minimal first, grown to the partition after.
+        "--shrink",
     ]
     .iter()
     .map(OsString::from)
@@ -88,8 +87,6 @@ pub fn make(job: &BtrfsJob) -> Result<BtrfsOutcome> {
     args.push(job.device_uuid.to_string().to_lowercase().into());
     args.push("-L".into());
     args.push(job.label.into());
-    args.push("-b".into());
-    args.push(job.size.to_string().into());
     args.push("--rootdir".into());
     args.push(job.source.into());
     for s in job.subvolumes {
@@ -105,7 +102,18 @@ pub fn make(job: &BtrfsJob) -> Result<BtrfsOutcome> {
     ];
     let (record, out) = tools::run(job.tool, &args, &env, job.user_namespace)?;
     if out.status.success() {
-        return Ok(BtrfsOutcome::Done(record, temp));
+        let len = temp.as_file().metadata().ctx("stat", temp.path())?.len();
+        let fs = super::btrfs_grow::fs_size(temp.as_file())?;
+        if fs != len {
+            return Err(Error::tool(
+                "mkfs.btrfs",
+                format!(
+                    "--shrink left a {len}-byte file holding a {fs}-byte filesystem; command: {}",
+                    record.shell()
+                ),
+            ));
+        }
+        return Ok(BtrfsOutcome::Done(record, temp, len));
     }
     let msg = tools::tail(&out);
     let lower = msg.to_lowercase();
@@ -122,8 +130,11 @@ pub fn make(job: &BtrfsJob) -> Result<BtrfsOutcome> {
     ))
 }
 
-/// Copy the finished filesystem into the image at `offset`, sparsely.
+/// Grow the filesystem to `size` and copy it into the image at `offset`,
+/// sparsely.
 pub fn copy_into(fs: &File, fs_path: &Path, image: &File, offset: u64, size: u64) -> Result<u64> {
+    let size = size / 4096 * 4096;
+    super::btrfs_grow::grow(fs, size)?;
     crate::sparse::copy_range_sparse(fs, 0, image, offset, size, |_| {})
         .ctx("copy the btrfs filesystem from", fs_path)
 }

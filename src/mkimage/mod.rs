@@ -8,8 +8,18 @@
 //! and offset, and only then create the image: every error the inputs can
 //! cause comes before any slow work. The image is written under a temporary
 //! name and renamed when complete.
+//!
+//! Identifiers not given in the layout are derived from its `seed` with
+//! `crate::ids::Seed` and these purposes (index = 1-based partition number):
+//! `disk-guid`, `mbr-signature`, `partition-guid/<index>`, `fs-uuid/<index>`,
+//! `ext4-hash-seed/<index>`, `fat-volume-id/<index>`,
+//! `btrfs-device-uuid/<index>`. Times come from SOURCE_DATE_EPOCH (default
+//! 1980-01-01, the earliest FAT time); ext4 inode times newer than it are
+//! clamped to it by e2fsprogs >= 1.47.1, older ones are kept (stage the tree
+//! with deterministic-copy to normalise them).
 
 pub mod btrfs;
+pub mod btrfs_grow;
 pub mod ext4;
 pub mod ownership;
 pub mod report;
@@ -46,6 +56,26 @@ struct Planned<'a> {
     size: u64,
     offset: u64,
     estimate: Option<serde_json::Value>,
+    /// btrfs is made while planning: its minimal size decides whether it fits.
+    btrfs: Option<MadeBtrfs>,
+}
+
+struct MadeBtrfs {
+    record: tools::CommandRecord,
+    temp: tempfile::NamedTempFile,
+    min_size: u64,
+    uuid: crate::ids::Guid,
+    device_uuid: crate::ids::Guid,
+}
+
+/// What planning needs besides the partition.
+struct Ctx<'a> {
+    owner: OwnerPolicy,
+    sector_size: u32,
+    epoch: i64,
+    seed: &'a Seed,
+    mkfs_btrfs: Option<&'a Tool>,
+    out_dir: PathBuf,
 }
 
 fn say(msg: &str) {
@@ -105,9 +135,17 @@ pub fn run(opts: &Options) -> Result<()> {
     };
 
     // Measure trees, check owners, size every partition.
+    let ctx = Ctx {
+        owner,
+        sector_size: layout.sector_size,
+        epoch,
+        seed: &seed,
+        mkfs_btrfs: mkfs_btrfs.as_ref(),
+        out_dir: output_dir(opts.output),
+    };
     let mut planned = Vec::new();
     for p in &layout.partitions {
-        planned.push(plan(p, &owner, layout.sector_size, epoch)?);
+        planned.push(plan(p, &ctx)?);
     }
 
     // Offsets: 1 MiB aligned after the table; the disk ends with the backup
@@ -206,13 +244,11 @@ pub fn run(opts: &Options) -> Result<()> {
         let content = fill(
             p,
             &image,
-            opts.output,
             &seed,
-            &owner,
+            &ctx.owner,
             layout.sector_size,
             epoch,
             mke2fs.as_ref(),
-            mkfs_btrfs.as_ref(),
         )?;
         part_reports.push(PartitionReport {
             index: i,
@@ -306,12 +342,9 @@ fn fat_options(spec: &PartitionSpec, sector_size: u32, seed_vol: u32, epoch: i64
     }
 }
 
-fn plan<'a>(
-    spec: &'a PartitionSpec,
-    owner: &OwnerPolicy,
-    sector_size: u32,
-    epoch: i64,
-) -> Result<Planned<'a>> {
+fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
+    let (owner, sector_size, epoch) = (&ctx.owner, ctx.sector_size, ctx.epoch);
+    let mut made = None;
     let at = format!("partitions[{}]", spec.index - 1);
     let given = match spec.size {
         SizeSpec::Bytes(b) => Some(b),
@@ -384,24 +417,79 @@ fn plan<'a>(
             stats = Some(s);
             (size, v)
         }
-        Content::Btrfs { source, .. } => {
+        Content::Btrfs {
+            source,
+            label,
+            uuid,
+            device_uuid,
+            subvolumes,
+        } => {
             let s = sizing::scan(source, Some(owner))?;
             let est = sizing::btrfs_auto(&s);
-            let size = match given {
-                Some(b) if est.needed > b => {
+            // Quick check before running mkfs: the file data alone must fit.
+            if let Some(b) = given {
+                if est.data > b {
                     return Err(missing(
                         &at,
                         &format!("btrfs holding {}", source.display()),
-                        est.needed,
+                        est.data,
+                        b,
+                    ));
+                }
+            }
+            let i = spec.index;
+            let uuid = uuid.unwrap_or_else(|| ctx.seed.guid(&format!("fs-uuid/{i}")));
+            let device_uuid =
+                device_uuid.unwrap_or_else(|| ctx.seed.guid(&format!("btrfs-device-uuid/{i}")));
+            say(&format!(
+                "partition {i} ({}): mkfs.btrfs --rootdir {}",
+                spec.name,
+                source.display()
+            ));
+            let job = btrfs::BtrfsJob {
+                tool: ctx.mkfs_btrfs.expect("found above"),
+                temp_dir: &ctx.out_dir,
+                source,
+                label: label.as_deref().unwrap_or(""),
+                uuid,
+                device_uuid,
+                subvolumes,
+                epoch,
+                user_namespace: owner.user_namespace,
+            };
+            let (record, temp, min_size) = match btrfs::make(&job)? {
+                btrfs::BtrfsOutcome::Done(r, t, m) => (r, t, m),
+                btrfs::BtrfsOutcome::NoSpace(_, msg) => {
+                    return Err(Error::tool("mkfs.btrfs", format!("{at}: {msg}")))
+                }
+            };
+            // mkfs.btrfs's own minimum is the judge of "fits"; auto adds
+            // the headroom to whichever of the estimate and it is larger.
+            let size = match given {
+                Some(b) if min_size > b => {
+                    return Err(missing(
+                        &at,
+                        &format!("btrfs holding {}", source.display()),
+                        min_size,
                         b,
                     ))
                 }
                 Some(b) => b,
-                None => est.with_headroom,
+                None => est
+                    .with_headroom
+                    .max(align_up(min_size + min_size / 10 + 16 * MIB, ALIGN)),
             };
-            let v = serde_json::to_value(&est).ok();
+            let mut v = serde_json::to_value(&est).unwrap_or_default();
+            v["mkfsMinimumSize"] = serde_json::json!(min_size);
             stats = Some(s);
-            (size, v)
+            made = Some(MadeBtrfs {
+                record,
+                temp,
+                min_size,
+                uuid,
+                device_uuid,
+            });
+            (size, Some(v))
         }
     };
     if size % u64::from(sector_size) != 0 {
@@ -415,6 +503,7 @@ fn plan<'a>(
         size,
         offset: 0,
         estimate,
+        btrfs: made,
     })
 }
 
@@ -422,13 +511,11 @@ fn plan<'a>(
 fn fill(
     p: &Planned,
     image: &AtomicFile,
-    output: &Path,
     seed: &Seed,
     owner: &OwnerPolicy,
     sector_size: u32,
     epoch: i64,
     mke2fs: Option<&Tool>,
-    mkfs_btrfs: Option<&Tool>,
 ) -> Result<Option<ContentReport>> {
     let i = p.spec.index;
     let at = format!("partitions[{}]", i - 1);
@@ -516,56 +603,32 @@ fn fill(
             }
         }
         Content::Btrfs {
-            source,
             label,
             uuid,
             device_uuid,
             subvolumes,
+            ..
         } => {
-            let tool = mkfs_btrfs.expect("found above");
-            let (uuid, uuid_id) = fs_uuid(uuid);
-            let du_purpose = format!("btrfs-device-uuid/{i}");
-            let du = device_uuid.unwrap_or_else(|| seed.guid(&du_purpose));
-            r.uuid = Some(uuid_id);
-            r.device_uuid = Some(Id::new(du, device_uuid.is_some(), du_purpose));
+            let made = p.btrfs.as_ref().expect("made while planning");
+            r.uuid = Some(Id::new(made.uuid, uuid.is_some(), format!("fs-uuid/{i}")));
+            r.device_uuid = Some(Id::new(
+                made.device_uuid,
+                device_uuid.is_some(),
+                format!("btrfs-device-uuid/{i}"),
+            ));
             r.label = label.clone();
             r.subvolumes = subvolumes.iter().map(|s| s.path.clone()).collect();
-            let dir = output_dir(output);
-            let job = btrfs::BtrfsJob {
-                tool,
-                temp_dir: &dir,
-                size: p.size,
-                source,
-                label: label.as_deref().unwrap_or(""),
-                uuid,
-                device_uuid: du,
-                subvolumes,
-                epoch,
-                user_namespace: owner.user_namespace,
-            };
-            match btrfs::make(&job)? {
-                btrfs::BtrfsOutcome::Done(rec, temp) => {
-                    r.command = Some(CommandReport::from(rec));
-                    let n = btrfs::copy_into(
-                        temp.as_file(),
-                        temp.path(),
-                        image.file(),
-                        p.offset,
-                        p.size,
-                    )?;
-                    r.data_bytes_copied = Some(n);
-                }
-                btrfs::BtrfsOutcome::NoSpace(_, msg) => {
-                    let est = sizing::btrfs_auto(p.stats.as_ref().expect("measured"));
-                    return Err(Error::Invalid(format!(
-                        "{at}: {} does not fit in {} ({msg}): about {} bytes missing (the auto size would be {} bytes)",
-                        source.display(),
-                        human(p.size),
-                        est.with_headroom.saturating_sub(p.size).max(ALIGN),
-                        est.with_headroom
-                    )));
-                }
-            }
+            r.command = Some(CommandReport::from(made.record.clone()));
+            let n = btrfs::copy_into(
+                made.temp.as_file(),
+                made.temp.path(),
+                image.file(),
+                p.offset,
+                p.size,
+            )?;
+            r.data_bytes_copied = Some(n);
+            r.filesystem_size = Some(p.size / 4096 * 4096);
+            r.mkfs_minimum_size = Some(made.min_size);
             r.not_reproducible = btrfs::NOT_REPRODUCIBLE
                 .iter()
                 .map(|s| s.to_string())

@@ -98,6 +98,12 @@ pub struct ContentReport {
     pub command: Option<CommandReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fat: Option<FatReport>,
+    /// btrfs: the filesystem's size after growing it to the partition, and
+    /// the minimum mkfs.btrfs --shrink made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesystem_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mkfs_minimum_size: Option<u64>,
     /// Bytes of data written into the image (raw and btrfs: sparse copy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_bytes_copied: Option<u64>,
