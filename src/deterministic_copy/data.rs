@@ -1,0 +1,130 @@
+//! Copying one regular file's bytes: a reflink when the filesystem can share
+//! extents, else copy_file_range (hole-preserving for sparse files), else
+//! read/write.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::RwLock;
+
+/// `_IOW(0x94, 9, int)`: share all of the source's extents with the destination.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "s390x"
+))]
+const FICLONE: libc::Ioctl = 0x4004_9409;
+#[cfg(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc64"
+))]
+const FICLONE: libc::Ioctl = 0x8004_9409;
+
+/// Source devices on which a reflink into the destination has failed, so
+/// that each file there costs no extra syscall.
+#[derive(Default)]
+pub struct ReflinkMemo {
+    unsupported: RwLock<HashSet<u64>>,
+}
+
+impl ReflinkMemo {
+    fn worth_trying(&self, dev: u64) -> bool {
+        !self.unsupported.read().unwrap().contains(&dev)
+    }
+
+    fn give_up(&self, dev: u64) {
+        self.unsupported.write().unwrap().insert(dev);
+    }
+}
+
+/// Copy all `size` bytes of `src` into the empty `dst`.
+pub fn copy_data(
+    src: &File,
+    dst: &File,
+    size: u64,
+    sparse: bool,
+    dev: u64,
+    memo: &ReflinkMemo,
+) -> io::Result<()> {
+    if size == 0 {
+        return Ok(());
+    }
+    if memo.worth_trying(dev) {
+        // SAFETY: FICLONE takes the source descriptor as its argument.
+        let r = unsafe { libc::ioctl(dst.as_raw_fd(), FICLONE, src.as_raw_fd()) };
+        if r == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EOPNOTSUPP | libc::ENOTTY | libc::EXDEV | libc::EINVAL | libc::ENOSYS) => {
+                memo.give_up(dev)
+            }
+            _ => return Err(err),
+        }
+    }
+    if sparse {
+        dst.set_len(size)?;
+        crate::sparse::copy_range_sparse(src, 0, dst, 0, size, |_| {})?;
+        return Ok(());
+    }
+    copy_dense(src, dst, size)
+}
+
+/// copy_file_range over the whole file; on filesystems or kernels that
+/// refuse it, plain read/write.
+fn copy_dense(src: &File, dst: &File, size: u64) -> io::Result<()> {
+    let mut done = 0u64;
+    while done < size {
+        let want = (size - done).min(1 << 30) as usize;
+        // SAFETY: valid descriptors; null offsets use and advance the file positions.
+        let n = unsafe {
+            libc::copy_file_range(
+                src.as_raw_fd(),
+                std::ptr::null_mut(),
+                dst.as_raw_fd(),
+                std::ptr::null_mut(),
+                want,
+                0,
+            )
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            return match err.raw_os_error() {
+                Some(libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP | libc::EINVAL) if done == 0 => {
+                    read_write(src, dst, size)
+                }
+                _ => Err(err),
+            };
+        }
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was being copied",
+            ));
+        }
+        done += n as u64;
+    }
+    Ok(())
+}
+
+fn read_write(src: &File, dst: &File, size: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; (size.min(1 << 20)) as usize];
+    let mut off = 0u64;
+    while off < size {
+        let n = (size - off).min(buf.len() as u64) as usize;
+        src.read_exact_at(&mut buf[..n], off)?;
+        dst.write_all_at(&buf[..n], off)?;
+        off += n as u64;
+    }
+    Ok(())
+}
