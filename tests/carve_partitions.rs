@@ -158,8 +158,10 @@ fn extract_case(ss: u64) {
             size / ss,
             p(&out)
         ));
-        // dd writes every zero block; extract must keep the holes.
-        assert_eq!(allocated(&disk.dir.join(format!("ref-{sel}"))), size);
+        // dd writes every zero block; extract must keep the holes. (The
+        // host filesystem may add its own metadata blocks to dd's file, e.g.
+        // an ext4 extent-tree block: at least `size`, not exactly.)
+        assert!(allocated(&disk.dir.join(format!("ref-{sel}"))) >= size);
         assert!(
             allocated(&out) < size / 2,
             "{sel}: {} of {size} bytes allocated",
