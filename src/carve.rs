@@ -133,7 +133,7 @@ pub fn unpack(
                 .ctx("set permissions on", &dest)?;
         } else {
             let mut f = File::create(&dest).ctx("create", &dest)?;
-            fatread::copy_file(&fs, image, &e.path, &mut f)?;
+            fatread::copy_file(&fs, image, e, &mut f)?;
             f.set_permissions(std::fs::Permissions::from_mode(0o644))
                 .ctx("set permissions on", &dest)?;
         }

@@ -1,15 +1,91 @@
 //! Outputs appear only when complete: everything is written under a temporary
 //! name in the destination's directory and renamed into place at the end. A
-//! failure (or a panic, or Ctrl-C before the rename) leaves nothing behind.
+//! failure, a panic, or SIGINT/SIGTERM/SIGHUP before the rename leaves
+//! nothing behind: temporary paths are removed when dropped, and a signal
+//! thread removes the ones still registered before the process exits.
 
 use crate::error::{Error, IoContext, Result};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
+
+/// Temporary paths to remove if the process is stopped by a signal.
+static PENDING: Mutex<BTreeMap<u64, PathBuf>> = Mutex::new(BTreeMap::new());
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Removes its path from the signal cleanup list when dropped.
+pub struct CleanupGuard(u64);
+
+/// Register `path` (a file or directory tree) for removal on
+/// SIGINT/SIGTERM/SIGHUP until the guard is dropped.
+pub fn remove_on_signal(path: &Path) -> CleanupGuard {
+    static HANDLER: Once = Once::new();
+    HANDLER.call_once(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        // A thread, not a signal handler: removing files and taking the lock
+        // are not async-signal-safe, and here they need not be.
+        if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            std::thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+                    for p in pending.values() {
+                        let _ = std::fs::remove_dir_all(p).or_else(|_| std::fs::remove_file(p));
+                    }
+                    std::process::exit(128 + sig);
+                }
+            });
+        }
+    });
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    PENDING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, path.to_path_buf());
+    CleanupGuard(id)
+}
+
+impl Drop for CleanupGuard {
+    fn drop(&mut self) {
+        PENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+    }
+}
+
+/// A scratch file removed on drop and on a signal (for data that is never
+/// renamed into place, e.g. a filesystem built before it is copied).
+pub struct ScratchFile {
+    temp: tempfile::NamedTempFile,
+    _guard: CleanupGuard,
+}
+
+impl ScratchFile {
+    pub fn create_in(dir: &Path, prefix: &str) -> Result<Self> {
+        let temp = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .ctx("create a temporary file in", dir)?;
+        let _guard = remove_on_signal(temp.path());
+        Ok(ScratchFile { temp, _guard })
+    }
+
+    pub fn as_file(&self) -> &File {
+        self.temp.as_file()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+}
 
 /// A file being written that becomes `dest` on [`AtomicFile::commit`].
 pub struct AtomicFile {
     temp: tempfile::NamedTempFile,
     dest: PathBuf,
+    _guard: CleanupGuard,
 }
 
 impl AtomicFile {
@@ -21,6 +97,7 @@ impl AtomicFile {
             .tempfile_in(dir)
             .ctx("create a temporary file next to", dest)?;
         Ok(AtomicFile {
+            _guard: remove_on_signal(temp.path()),
             temp,
             dest: dest.to_path_buf(),
         })
@@ -61,6 +138,7 @@ impl AtomicFile {
 pub struct AtomicDir {
     temp: Option<tempfile::TempDir>,
     dest: PathBuf,
+    _guard: CleanupGuard,
 }
 
 impl AtomicDir {
@@ -79,6 +157,7 @@ impl AtomicDir {
             .tempdir_in(parent_dir(dest))
             .ctx("create a temporary directory next to", dest)?;
         Ok(AtomicDir {
+            _guard: remove_on_signal(temp.path()),
             temp: Some(temp),
             dest: dest.to_path_buf(),
         })

@@ -21,9 +21,13 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Excluded from `esp/` unless asked otherwise: NixOS's bookkeeping of
-/// extraFiles, which the earlier packaging dropped too.
-pub const DEFAULT_EXCLUDES: &[&str] = &["EFI/nixos/.extra-files"];
+/// Always left out of `esp/`:
+/// - `EFI/nixos/.extra-files`: NixOS's bookkeeping of extraFiles, which the
+///   earlier packaging dropped too;
+/// - `vendorfw`: the installer copies the Mac's own firmware there with
+///   `shutil.copytree`, which fails (after partitioning) when the directory
+///   already exists (osinstall.py, `copy_firmware`).
+pub const DEFAULT_EXCLUDES: &[&str] = &["EFI/nixos/.extra-files", "vendorfw"];
 
 /// The root image member: its size must be a multiple of this.
 pub const IMAGE_ALIGN: u64 = 4096;
@@ -148,8 +152,12 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
         .file_mut()
         .write_all(manifest.to_json().as_bytes())
         .ctx("write", &manifest_path)?;
+    // Both or neither: a zip without its manifest must not survive.
     zip_file.commit()?;
-    manifest_file.commit()?;
+    if let Err(e) = manifest_file.commit() {
+        let _ = std::fs::remove_file(&opts.output);
+        return Err(e);
+    }
     Ok(manifest)
 }
 
@@ -187,6 +195,15 @@ fn select_entries(
         if !entries.iter().any(|e| e.path.to_lowercase() == *ex) {
             eprintln!("warning: --exclude {raw:?} matches nothing on the ESP");
         }
+    }
+    if let Some(fw) = entries
+        .iter()
+        .find(|e| e.path.eq_ignore_ascii_case("vendorfw"))
+    {
+        eprintln!(
+            "warning: leaving {:?} out of the package: the installer copies the Mac's own firmware there",
+            fw.path
+        );
     }
     Ok(entries
         .into_iter()
@@ -234,22 +251,13 @@ fn add_fat_file<W: Write>(
         fatread::copy_file(
             fs,
             image,
-            &e.path,
+            e,
             &mut TeeWriter {
                 tee: &mut tee,
                 inner: &mut enc,
             },
         )?;
         enc.finish().ctx("write", &opts.output)?;
-    }
-    if tee.size != e.size {
-        return Err(Error::Fat(format!(
-            "{}: ESP file {} has {} bytes in its directory entry but {} in its cluster chain: the FAT filesystem is damaged",
-            image.display(),
-            e.path,
-            e.size,
-            tee.size
-        )));
     }
     let crc = tee.crc.finalize();
     let written = entry

@@ -256,9 +256,11 @@ fn package_case(ss: u64) {
         repo().display(),
         p(&zip)
     ));
-    // What the installer copies is the source ESP minus .extra-files.
+    // What the installer copies is the source ESP minus .extra-files and
+    // vendorfw (installer_check.py put the Mac's firmware there, as the
+    // installer does).
     sh(&format!(
-        "rm -r {d}/esp/EFI/nixos/.extra-files && diff -r {d}/esp {d}/installed"
+        "rm -r {d}/esp/EFI/nixos/.extra-files {d}/esp/vendorfw {d}/installed/vendorfw && diff -r {d}/esp {d}/installed"
     ));
 
     let m: serde_json::Value =
@@ -285,7 +287,8 @@ fn package_case(ss: u64) {
     let mut sorted = names[..names.len() - 1].to_vec();
     sorted.sort();
     assert_eq!(sorted, names[..names.len() - 1]);
-    assert!(names.contains(&"esp/vendorfw/"));
+    assert!(!names.iter().any(|n| n.contains("vendorfw")));
+    assert!(names.contains(&"esp/EFI.bak"));
     assert!(!names.iter().any(|n| n.contains(".extra-files")));
     let manifest_names: Vec<&str> = members
         .iter()
@@ -394,12 +397,21 @@ fn expect_failure(disk: &Disk, args: &[&str], needle: &str) {
         stderr.contains(needle),
         "{full:?}: expected {needle:?} in {stderr}"
     );
-    assert_eq!(
-        stderr.trim().lines().count(),
-        1,
-        "one line expected: {stderr}"
+    // One error line, the last; anything before it is a warning.
+    let lines: Vec<&str> = stderr.trim().lines().collect();
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("carve-partitions: error: "),
+        "{stderr}"
     );
-    assert!(stderr.starts_with("carve-partitions: error: "), "{stderr}");
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("warning: ")),
+        "one error line expected: {stderr}"
+    );
     assert!(
         entries(&out_dir).is_empty(),
         "left behind: {:?}",
@@ -585,5 +597,95 @@ fn root_not_a_multiple_of_4096_is_an_error() {
         &disk,
         &["asahi-package", p(&disk.img), "--esp", "1", "--root", "2"],
         "not a multiple of 4096",
+    );
+}
+
+/// A file whose directory entry claims more bytes than its cluster chain
+/// holds: unpack and asahi-package refuse it instead of writing a short file.
+#[test]
+fn damaged_fat_file_size_is_an_error() {
+    let disk = build_disk(512);
+    let mut img = std::fs::read(&disk.img).unwrap();
+    let (start, len) = (disk.esp.0 as usize, disk.esp.1 as usize);
+    let mut patched = 0;
+    // m1n1/boot.bin's 8.3 entry (and its .extra-files twin): size at +28.
+    for i in start..start + len - 32 {
+        if &img[i..i + 11] == b"BOOT    BIN" && i % 32 == 0 {
+            img[i + 28..i + 32].copy_from_slice(&10_000_000u32.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "expected two BOOT.BIN entries");
+    std::fs::write(&disk.img, &img).unwrap();
+    for args in [
+        &["unpack", p(&disk.img), "--partition", "esp"][..],
+        &["asahi-package", p(&disk.img), "--esp", "1", "--root", "2"][..],
+    ] {
+        expect_failure(
+            &disk,
+            args,
+            "in its cluster chain: the FAT filesystem is damaged",
+        );
+    }
+}
+
+/// SIGTERM (a cancelled build) in the middle of packaging: the temporary zip
+/// is removed and the exit status says which signal stopped it.
+#[test]
+fn sigterm_leaves_nothing_behind() {
+    let disk = build_disk(512);
+    // Text-like data that level 9 on one thread compresses slowly (seconds).
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let text: Vec<u8> = (0..disk.root.1)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 77 == 76 {
+                b'\n'
+            } else {
+                alphabet[(x % 64) as usize]
+            }
+        })
+        .collect();
+    std::os::unix::fs::FileExt::write_all_at(
+        &std::fs::OpenOptions::new()
+            .write(true)
+            .open(&disk.img)
+            .unwrap(),
+        &text,
+        disk.root.0,
+    )
+    .unwrap();
+    let out_dir = disk.dir.join("sig");
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut child = Command::new(bin("carve-partitions"))
+        .args(["asahi-package", p(&disk.img), "--esp", "1", "--root", "2"])
+        .args(["--level", "9", "--threads", "1", "-o"])
+        .arg(out_dir.join("p.zip"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while entries(&out_dir).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary zip appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be stopped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status}");
+    assert!(
+        entries(&out_dir).is_empty(),
+        "left behind: {:?}",
+        entries(&out_dir)
     );
 }

@@ -274,7 +274,7 @@ fn entry_has_the_spec_shape_and_checks_clean() {
     let py = r#"
 import json, sys
 def psize(v):
-    v = v.upper()
+    v = v.upper().replace(" ", "")
     base = 1024 if v[-2] == "I" else 1000
     if base == 1024: v = v[:-2] + v[-1]
     for suffix, power in (("TB", 4), ("GB", 3), ("MB", 2), ("KB", 1), ("B", 0)):
@@ -446,6 +446,31 @@ fn check_package_directory_entries() {
     );
 }
 
+/// The installer copies the Mac's firmware into vendorfw/ with
+/// shutil.copytree, which fails if the package already made that directory.
+#[test]
+fn check_package_vendorfw_with_copy_firmware() {
+    let mut members = good_members(4096);
+    members.insert(4, dir("esp/VendorFW/"));
+    members.insert(5, file("esp/VendorFW/firmware.tar", 10));
+    let pkg = python_package(members, json!({}), ROOT_SIZE);
+    let entry = spec_entry("4096B");
+    assert_eq!(entry["partitions"][0]["copy_firmware"], true);
+    assert_fails(
+        &check_zip(&pkg, &entry),
+        &[
+            "member \"esp/VendorFW/\": partitions[0] has \"copy_firmware\"",
+            "1 problem(s)",
+        ],
+    );
+    let mut without = entry.clone();
+    without["partitions"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("copy_firmware");
+    assert_ok(&check_zip(&pkg, &without));
+}
+
 #[test]
 fn check_package_methods_sizes_and_names() {
     // Deflate64 and zstd ids patched in: Python itself refuses to read them.
@@ -567,10 +592,18 @@ fn check_reports_entry_problems() {
         .as_object_mut()
         .unwrap()
         .remove("size");
-    no_size["partitions"][0]["size"] = json!("1.5GB");
+    // A bare number: psize() takes the empty suffix and float("") raises.
+    no_size["partitions"][0]["size"] = json!("1536");
+    // Accepted by psize() as 1.5 * 1000^3: not a problem.
+    no_size["partitions"][1]["size"] = json!("1.5 gb");
+    let mut fw = spec_entry("4096B");
+    fw["package"] = json!("fourth.zip");
+    fw["supported_fw"] = json!(["12.3", "12.3.1"]);
+    fw["boot_object"] = json!("m1n1-stage1.bin");
+    fw["partitions"][1]["type"] = json!("linux");
     std::fs::write(
         &data,
-        json!({"os_list": [bad, no_efi, no_size]}).to_string(),
+        json!({"os_list": [bad, no_efi, no_size, fw]}).to_string(),
     )
     .unwrap();
     let err = assert_fails(
@@ -581,12 +614,14 @@ fn check_reports_entry_problems() {
             "all have \"expand\"",
             "os_list[1] (\"NixOS\"): missing required key \"boot_object\"",
             "\"next_object\" is set but no partition has type \"EFI\"",
-            "partitions[1]: missing required key \"size\"",
-            "partitions[0].size \"1.5GB\" is not whole bytes",
-            "7 problem(s)",
+            "partitions[0].size \"1536\" is not a size the installer's psize() reads",
+            "os_list[3] (\"NixOS\"): supported_fw [\"12.3\", \"12.3.1\"] offers no firmware the MacBook Air (M2, 2022) (j413ap) and 11 other models can use",
+            "os_list[3] (\"NixOS\"): boot_object \"m1n1-stage1.bin\"",
+            "os_list[3] (\"NixOS\"): partitions[1].type \"linux\"",
+            "9 problem(s)",
         ],
     );
-    assert_eq!(err.lines().count(), 8, "{err}");
+    assert_eq!(err.lines().count(), 10, "{err}");
 }
 
 fn entry_file(dir: &Path, name: &str, package: &str) -> PathBuf {

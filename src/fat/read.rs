@@ -117,14 +117,24 @@ pub fn open<'a>(
     .map_err(|e| not_fat(&e.to_string()))
 }
 
-/// Every entry of the filesystem, sorted by path bytes so that a directory
-/// comes before everything inside it. Names that could escape a destination
-/// directory are refused.
+/// Every entry of the filesystem, sorted by the bytes of its path with a
+/// trailing `/` on directories: the order of the zip member names, in which
+/// a directory comes before everything inside it (`EFI.bak` sorts before
+/// `EFI/`, and `EFI/` before `EFI/BOOT/`). Names that could escape a
+/// destination directory, or that fatfs could not decode, are refused.
 pub fn list(fs: &FatFs<'_>, image: &Path) -> Result<Vec<FatEntry>> {
     let mut out = Vec::new();
     walk(fs.root_dir(), "", image, &mut out, 0)?;
-    out.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    out.sort_by_cached_key(|e| sort_key(e));
     Ok(out)
+}
+
+fn sort_key(e: &FatEntry) -> Vec<u8> {
+    let mut key = e.path.as_bytes().to_vec();
+    if e.is_dir {
+        key.push(b'/');
+    }
+    key
 }
 
 fn walk(
@@ -176,13 +186,21 @@ fn walk(
     Ok(())
 }
 
-/// Refuse names that are not a single, safe path component.
+/// Refuse names that are not a single, safe path component, and names fatfs
+/// could not decode: it turns a non-ASCII character of a short (8.3-only)
+/// name into U+FFFD, which would silently rename the file.
 fn check_name(name: &str, prefix: &str, image: &Path) -> Result<()> {
+    let dir = if prefix.is_empty() { "/" } else { prefix };
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
         return Err(Error::Fat(format!(
-            "{}: the FAT directory {:?} holds an entry named {name:?}, which could escape the output directory; refusing to unpack it",
+            "{}: the FAT directory {dir:?} holds an entry named {name:?}, which could escape the output directory; refusing to unpack it",
             image.display(),
-            if prefix.is_empty() { "/" } else { prefix }
+        )));
+    }
+    if name.contains('\u{FFFD}') {
+        return Err(Error::Fat(format!(
+            "{}: the FAT directory {dir:?} holds a short name with non-ASCII characters ({name:?}) that cannot be decoded without knowing its DOS code page; give the file a long (VFAT) name or an ASCII name",
+            image.display(),
         )));
     }
     Ok(())
@@ -196,8 +214,16 @@ fn fat_io(image: &Path, at: &str, e: io::Error) -> Error {
     ))
 }
 
-/// Stream one file's content (found by its `/`-joined path) into `out`.
-pub fn copy_file(fs: &FatFs<'_>, image: &Path, path: &str, out: &mut dyn Write) -> Result<u64> {
+/// Stream one file's content into `out`. A cluster chain that holds a
+/// different number of bytes than the directory entry says is an error: a
+/// damaged filesystem must not yield a silently shortened file.
+pub fn copy_file(
+    fs: &FatFs<'_>,
+    image: &Path,
+    entry: &FatEntry,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let path = entry.path.as_str();
     let mut f = fs
         .root_dir()
         .open_file(path)
@@ -212,6 +238,13 @@ pub fn copy_file(fs: &FatFs<'_>, image: &Path, path: &str, out: &mut dyn Write) 
         out.write_all(&buf[..n])
             .map_err(|e| Error::io("write", path, e))?;
         total += n as u64;
+    }
+    if total != entry.size {
+        return Err(Error::Fat(format!(
+            "{}: ESP file {path} has {} bytes in its directory entry but {total} in its cluster chain: the FAT filesystem is damaged",
+            image.display(),
+            entry.size,
+        )));
     }
     Ok(total)
 }

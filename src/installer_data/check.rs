@@ -5,11 +5,14 @@
 //! (`choose_ipsw`, `ipsw.version in supported_fw`) and Python's `zipfile`.
 
 use super::zip_members::{read_zip, PkgMember};
-use super::{parse_installer_size, read_json, KNOWN_FW, READABLE_METHODS};
+use super::{firmware, parse_installer_size, read_json, KNOWN_FW, READABLE_METHODS};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+
+/// The stage-1 m1n1 the installer ships (`boot/m1n1.bin`, build.sh).
+pub const BOOT_OBJECT: &str = "m1n1.bin";
 
 /// Check a whole `installer_data.json` value. Each problem names its entry.
 pub fn check_data(data: &Value) -> Vec<String> {
@@ -59,6 +62,13 @@ pub fn check_entry(entry: &Value) -> Vec<String> {
     for key in ["name", "default_os_name", "boot_object"] {
         require_string(e, key, "", &mut p);
     }
+    if let Some(b) = e.get("boot_object").and_then(Value::as_str) {
+        if b != BOOT_OBJECT {
+            p.push(format!(
+                "boot_object {b:?}: the installer builds the stub from its own boot/{b}, and it ships only boot/{BOOT_OBJECT}"
+            ));
+        }
+    }
     optional_string(e, "icon", "", &mut p);
     if let Some(pkg) = e.get("package") {
         match pkg.as_str() {
@@ -92,12 +102,18 @@ pub fn check_entry(entry: &Value) -> Vec<String> {
         };
         require_string(part, "name", &at, &mut p);
         require_string(part, "type", &at, &mut p);
-        has_efi |= part.get("type").and_then(Value::as_str) == Some("EFI");
+        match part.get("type").and_then(Value::as_str) {
+            Some("EFI") => has_efi = true,
+            Some("Linux") | None => {}
+            Some(t) => p.push(format!(
+                "{at}.type {t:?}: the installer hands it to diskutil as \"%{t}%\"; use \"EFI\" for the ESP and \"Linux\" for Linux filesystems"
+            )),
+        }
         match part.get("size") {
             None => p.push(format!("{at}: missing required key \"size\"")),
             Some(Value::String(s)) if parse_installer_size(s).is_some() => {}
             Some(Value::String(s)) => p.push(format!(
-                "{at}.size {s:?} is not whole bytes or KB/MB/GB/KiB/MiB/GiB: write exact bytes such as \"529530880B\""
+                "{at}.size {s:?} is not a size the installer's psize() reads (a number followed by B, KB, MB, GB, TB or KiB...TiB): write exact bytes such as \"529530880B\""
             )),
             Some(other) => p.push(format!(
                 "{at}.size is {other} (not a string): the installer's psize() crashes on it; write \"{other}B\"-style strings"
@@ -191,13 +207,18 @@ fn supported_fw_problems(v: Option<&Value>) -> Vec<String> {
         Some(Value::Array(list)) if list.is_empty() => vec![
             "\"supported_fw\" is empty: the installer would find no firmware and crash on every Mac".into(),
         ],
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter(|v| !v.as_str().is_some_and(|s| KNOWN_FW.contains(&s)))
-            .map(|v| {
-                format!("supported_fw value {v} is not one the installer knows (valid: {known}); it never matches")
-            })
-            .collect(),
+        Some(Value::Array(list)) => {
+            let mut p: Vec<String> = list
+                .iter()
+                .filter(|v| !v.as_str().is_some_and(|s| KNOWN_FW.contains(&s)))
+                .map(|v| {
+                    format!("supported_fw value {v} is not one the installer knows (valid: {known}); it never matches")
+                })
+                .collect();
+            let strings: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+            p.extend(firmware::stranded_problem(&strings));
+            p
+        }
         Some(other) => vec![format!(
             "\"supported_fw\" is {other}, not a list of strings (valid values: {known})"
         )],
@@ -318,6 +339,19 @@ pub fn check_package(entry: &Value, members: &[PkgMember]) -> Vec<String> {
                 for m in inside.iter().filter(|m| m.is_symlink()) {
                     p.push(format!(
                         "member {:?} is a symlink, which the FAT partition {at} cannot hold: store the file itself",
+                        m.name
+                    ));
+                }
+            }
+            if part.get("copy_firmware").is_some_and(truthy) {
+                // FAT (and the Mac's view of it) ignores case.
+                let fw = format!("{prefix}vendorfw/").to_lowercase();
+                if let Some(m) = inside
+                    .iter()
+                    .find(|m| m.name.to_lowercase().starts_with(&fw))
+                {
+                    p.push(format!(
+                        "member {:?}: {at} has \"copy_firmware\", and the installer copies the Mac's firmware to vendorfw/ with shutil.copytree, which fails when the package already made it: leave vendorfw/ out of the package",
                         m.name
                     ));
                 }

@@ -84,6 +84,9 @@ pub fn normalise_supported_fw(values: &[String]) -> Result<Vec<&'static str>> {
             "--supported-fw is empty: the installer would find no firmware on any Mac; give some of {valid}"
         )));
     }
+    if let Some(problem) = super::firmware::stranded_problem(&list) {
+        return Err(Error::InstallerData(format!("--supported-fw: {problem}")));
+    }
     Ok(list)
 }
 
@@ -191,7 +194,7 @@ pub fn build_entry(manifest: &Manifest, opts: &EntryOptions) -> Result<Value> {
     let mut e = Map::new();
     e.insert("name".into(), json!(display));
     e.insert("default_os_name".into(), json!(opts.default_os_name));
-    e.insert("boot_object".into(), json!("m1n1.bin"));
+    e.insert("boot_object".into(), json!(super::check::BOOT_OBJECT));
     e.insert("next_object".into(), json!(NEXT_OBJECT));
     e.insert("package".into(), json!(package));
     e.insert("supported_fw".into(), json!(fw));

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod entry;
+pub mod firmware;
 pub mod merge;
 pub mod zip_members;
 
@@ -29,26 +30,59 @@ pub const DEFAULT_FW: &[&str] = &["12.3", "12.3.1", "13.5"];
 pub const READABLE_METHODS: &[(u16, &str)] =
     &[(0, "stored"), (8, "deflate"), (12, "bzip2"), (14, "lzma")];
 
-/// Parse a partition size the way the installer's `psize` does, restricted to
-/// the forms we accept (`^\d+(B|KB|MB|GB|KiB|MiB|GiB)$`). `None` if the text
-/// is not of that form or overflows.
+/// A partition size parsed the way the installer's `psize` (`src/util.py`)
+/// parses it: upper-cased, spaces removed, `I` before the last letter
+/// switches to base 1024, then the first of `TB GB MB KB B ""` the text ends
+/// with gives the power, and `int(float(number) * base**power)` the bytes.
+/// `None` where `psize` raises or returns None (bare numbers included:
+/// `v[:-len("")]` is the empty string), so the installer would crash.
 pub fn parse_installer_size(text: &str) -> Option<u64> {
-    const SUFFIXES: &[(&str, u64)] = &[
-        ("KiB", 1 << 10),
-        ("MiB", 1 << 20),
-        ("GiB", 1 << 30),
-        ("KB", 1_000),
-        ("MB", 1_000_000),
-        ("GB", 1_000_000_000),
-        ("B", 1),
-    ];
-    let (digits, mult) = SUFFIXES
+    let mut v: Vec<char> = text.to_uppercase().chars().filter(|&c| c != ' ').collect();
+    let mut base = 1000f64;
+    if v.len() < 2 {
+        return None; // v[-2] raises IndexError
+    }
+    if v[v.len() - 2] == 'I' {
+        base = 1024.0;
+        let last = v.pop()?;
+        v.pop();
+        v.push(last);
+    }
+    let v: String = v.into_iter().collect();
+    let (number, power) = [("TB", 4), ("GB", 3), ("MB", 2), ("KB", 1), ("B", 0)]
         .iter()
-        .find_map(|(s, m)| text.strip_suffix(s).map(|d| (d, *m)))?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        .find_map(|(suffix, power)| v.strip_suffix(suffix).map(|n| (n, *power)))?;
+    let value = python_float(number)? * base.powi(power);
+    (value.is_finite() && value >= 0.0 && value < u64::MAX as f64).then(|| value as u64)
+}
+
+/// Python's `float()` on the forms it accepts that matter here: decimal
+/// numbers with an optional fraction and exponent, and `_` between digits.
+fn python_float(s: &str) -> Option<f64> {
+    let digits_ok = |part: &str| {
+        part.split('_')
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let (mantissa, exponent) = match s.split_once(['E', 'e']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (s, None),
+    };
+    let mantissa = mantissa.strip_prefix('+').unwrap_or(mantissa);
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let ok = (!int.is_empty() || !frac.is_empty())
+        && (int.is_empty() || digits_ok(int))
+        && (frac.is_empty() || digits_ok(frac))
+        && exponent.map_or(true, |e| digits_ok(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    if !ok {
         return None;
     }
-    digits.parse::<u64>().ok()?.checked_mul(mult)
+    s.replace('_', "").parse().ok()
+}
+
+/// Whether a size is written as exact bytes (`"529530880B"`), as we write it.
+pub fn is_exact_bytes(text: &str) -> bool {
+    text.strip_suffix('B')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Read a JSON file into a value (object key order preserved).
@@ -139,19 +173,26 @@ impl serde_json::ser::Formatter for AsciiPretty<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::parse_installer_size as psize;
     use super::*;
 
     #[test]
-    fn sizes_like_the_installer() {
-        assert_eq!(parse_installer_size("529530880B"), Some(529530880));
-        assert_eq!(parse_installer_size("500MB"), Some(500_000_000));
-        assert_eq!(parse_installer_size("2GiB"), Some(2 << 30));
-        assert_eq!(parse_installer_size("1KB"), Some(1000));
-        assert_eq!(parse_installer_size("12"), None);
-        assert_eq!(parse_installer_size("1.5GB"), None);
-        assert_eq!(parse_installer_size("B"), None);
-        assert_eq!(parse_installer_size("1 GB"), None);
-        assert_eq!(parse_installer_size("99999999999999999999GB"), None);
+    fn sizes_parse_as_the_installer_parses_them() {
+        assert_eq!(psize("529530880B"), Some(529_530_880));
+        assert_eq!(psize("1.5GB"), Some(1_500_000_000));
+        assert_eq!(psize("512mb"), Some(512_000_000));
+        assert_eq!(psize("1 GB"), Some(1_000_000_000));
+        assert_eq!(psize("2TB"), Some(2_000_000_000_000));
+        assert_eq!(psize("1KIB"), Some(1024));
+        assert_eq!(psize("512MiB"), Some(512 << 20));
+        assert_eq!(psize("1_000B"), Some(1000));
+        assert_eq!(psize("1e3B"), Some(1000));
+        // What makes psize raise: bare numbers, one character, junk, NaN.
+        for bad in [
+            "1234", "5", "B", "", "GB", "12XB", "nanB", "infB", "1.2.3B", "-5B",
+        ] {
+            assert_eq!(psize(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

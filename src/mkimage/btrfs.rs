@@ -9,6 +9,7 @@ use super::tools::{self, CommandRecord, Tool};
 use crate::error::{Error, IoContext, Result};
 use crate::ids::Guid;
 use crate::layout::Subvolume;
+use crate::output::ScratchFile;
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::Path;
@@ -43,7 +44,7 @@ pub struct BtrfsJob<'a> {
 pub enum BtrfsOutcome {
     /// The filesystem at its minimal size (the file's length), in a
     /// temporary file deleted when dropped.
-    Done(CommandRecord, tempfile::NamedTempFile, u64),
+    Done(CommandRecord, ScratchFile, u64),
     NoSpace(CommandRecord, String),
 }
 
@@ -58,11 +59,7 @@ pub fn make(job: &BtrfsJob) -> Result<BtrfsOutcome> {
             ),
         ));
     }
-    let temp = tempfile::Builder::new()
-        .prefix(".mkimage-btrfs.")
-        .suffix(".tmp")
-        .tempfile_in(job.temp_dir)
-        .ctx("create a temporary file in", job.temp_dir)?;
+    let temp = ScratchFile::create_in(job.temp_dir, ".mkimage-btrfs.")?;
     let mut args: Vec<OsString> = [
         "-f",
         "-q",

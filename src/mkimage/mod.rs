@@ -62,7 +62,7 @@ struct Planned<'a> {
 
 struct MadeBtrfs {
     record: tools::CommandRecord,
-    temp: tempfile::NamedTempFile,
+    temp: crate::output::ScratchFile,
     min_size: u64,
     uuid: crate::ids::Guid,
     device_uuid: crate::ids::Guid,

@@ -96,7 +96,11 @@ pub fn esp_tree(dir: &Path) {
     );
     write(&dir.join("Mixed Case Long Name.txt"), b"hello");
     write(&dir.join("empty"), b"");
-    std::fs::create_dir_all(dir.join("vendorfw")).unwrap();
+    // Sorts between "EFI/" and "EFI/BOOT/" unless directories sort with
+    // their trailing "/" (as zip member names do).
+    write(&dir.join("EFI.bak"), b"old");
+    // The installer writes vendorfw/ itself: asahi-package must leave it out.
+    write(&dir.join("vendorfw/firmware.tar"), b"stale firmware");
 }
 
 pub fn root_tree(dir: &Path) {

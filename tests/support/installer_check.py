@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Read an Asahi installer package the way the installer does (Python's
 zipfile, members in archive order, directories created only from directory
-entries), unpack esp/ into DEST and stream root.img, comparing its SHA-256.
+entries), unpack esp/ into DEST and stream root.img, comparing its SHA-256;
+then copy firmware into DEST/vendorfw with shutil.copytree, as the installer
+does for a partition with "copy_firmware" (it fails if vendorfw exists).
 
 usage: installer_check.py PKG.zip DEST ROOT_SHA256
 Exit status 0 only if everything the installer would do succeeds.
@@ -64,6 +66,16 @@ def main():
                     shutil.copyfileobj(src, dst)
     if not seen_root:
         fail("no root.img member")
+    firmware = dest + ".firmware"
+    os.makedirs(firmware)
+    with open(os.path.join(firmware, "all_firmware.tar.gz"), "wb") as f:
+        f.write(b"firmware")
+    try:
+        shutil.copytree(firmware, os.path.join(dest, "vendorfw"))
+    except FileExistsError:
+        fail("the package has esp/vendorfw: the installer's copy of the Mac's firmware fails")
+    finally:
+        shutil.rmtree(firmware)
 
 
 if __name__ == "__main__":
