@@ -125,7 +125,7 @@ pub fn open<'a>(
 pub fn list(fs: &FatFs<'_>, image: &Path) -> Result<Vec<FatEntry>> {
     let mut out = Vec::new();
     walk(fs.root_dir(), "", image, &mut out, 0)?;
-    out.sort_by_cached_key(|e| sort_key(e));
+    out.sort_by_cached_key(sort_key);
     Ok(out)
 }
 

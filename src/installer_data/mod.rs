@@ -53,7 +53,7 @@ pub fn parse_installer_size(text: &str) -> Option<u64> {
         .iter()
         .find_map(|(suffix, power)| v.strip_suffix(suffix).map(|n| (n, *power)))?;
     let value = python_float(number)? * base.powi(power);
-    (value.is_finite() && value >= 0.0 && value < u64::MAX as f64).then(|| value as u64)
+    (value.is_finite() && value >= 0.0 && value < u64::MAX as f64).then_some(value as u64)
 }
 
 /// Python's `float()` on the forms it accepts that matter here: decimal
