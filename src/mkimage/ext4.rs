@@ -37,6 +37,10 @@ pub const MKE2FS_CONF: &str = "\
 \t}
 ";
 
+/// The name the report gives the mke2fs.conf it records (written to a
+/// temporary directory when mke2fs runs).
+pub const CONF_NAME: &str = "mke2fs.conf";
+
 /// e2fsprogs from which inode times copied by `-d` follow SOURCE_DATE_EPOCH.
 pub const MIN_REPRODUCIBLE: &[u32] = &[1, 47, 1];
 
@@ -111,6 +115,8 @@ pub fn make(job: &Ext4Job) -> Result<Ext4Outcome> {
         ("TZ".to_string(), "UTC".to_string()),
     ];
     let (record, out) = tools::run(job.tool, &args, &env, job.user_namespace)?;
+    let mut record = record.with_stable_paths(&[(&conf, CONF_NAME)]);
+    record.files.insert(CONF_NAME.into(), MKE2FS_CONF.into());
     if out.status.success() {
         return Ok(Ext4Outcome::Done(record));
     }

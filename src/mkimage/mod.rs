@@ -584,7 +584,11 @@ fn fill(
                 user_namespace: owner.user_namespace,
             };
             match ext4::make(&job)? {
-                ext4::Ext4Outcome::Done(rec) => r.command = Some(CommandReport::from(rec)),
+                ext4::Ext4Outcome::Done(rec) => {
+                    let dest = image.dest().to_string_lossy().into_owned();
+                    let rec = rec.with_stable_paths(&[(image.path(), &dest)]);
+                    r.command = Some(CommandReport::from(rec))
+                }
                 ext4::Ext4Outcome::NoSpace(_, msg) => {
                     let want = sizing::ext4_auto(stats).with_headroom;
                     return Err(Error::Invalid(format!(
@@ -618,7 +622,12 @@ fn fill(
             ));
             r.label = label.clone();
             r.subvolumes = subvolumes.iter().map(|s| s.path.clone()).collect();
-            r.command = Some(CommandReport::from(made.record.clone()));
+            // mkfs.btrfs wrote a scratch file, copied into the image below.
+            let scratch = format!("partition-{i}.btrfs");
+            let rec = made.record.clone();
+            r.command = Some(CommandReport::from(
+                rec.with_stable_paths(&[(made.temp.path(), &scratch)]),
+            ));
             let n = btrfs::copy_into(
                 made.temp.as_file(),
                 made.temp.path(),

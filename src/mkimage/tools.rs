@@ -121,9 +121,28 @@ pub struct CommandRecord {
     pub argv: Vec<String>,
     /// Whether it ran as root of a user namespace mapping the caller to 0:0.
     pub user_namespace: bool,
+    /// Files mkimage wrote for the command, by the name argv/env use for them.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 impl CommandRecord {
+    /// The record with every occurrence of a temporary path replaced by a
+    /// stable name, so the report (a build output) is reproducible.
+    pub fn with_stable_paths(mut self, map: &[(&Path, &str)]) -> Self {
+        let fix = |s: &mut String| {
+            for (temp, name) in map {
+                let temp = temp.to_string_lossy();
+                if !temp.is_empty() && s.contains(temp.as_ref()) {
+                    *s = s.replace(temp.as_ref(), name);
+                }
+            }
+        };
+        self.argv.iter_mut().for_each(fix);
+        self.env.values_mut().for_each(fix);
+        self
+    }
+
     pub fn shell(&self) -> String {
         let mut words: Vec<String> = self
             .env
@@ -170,6 +189,7 @@ pub fn run(
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
         user_namespace: userns,
+        files: Default::default(),
     };
     let out = cmd.output().map_err(|e| {
         Error::tool(
