@@ -18,10 +18,13 @@
     }:
     let
       inherit (nixpkgs) lib;
+      # No x86_64-darwin: nixpkgs after the 26.05 branch-off (the locked
+      # nixos-unstable) throws "Nixpkgs 26.11 has dropped support for
+      # x86_64-darwin" as soon as legacyPackages.x86_64-darwin is evaluated,
+      # which would break `nix flake check` for every system.
       systems = [
         "x86_64-linux"
         "aarch64-linux"
-        "x86_64-darwin"
         "aarch64-darwin"
       ];
       forAllSystems = f: lib.genAttrs systems (system: f system nixpkgs.legacyPackages.${system});
