@@ -56,17 +56,33 @@ let
     settings.version = "9.9.9";
   };
 
+  # Just enough of nixpkgs' lib for the settings module of lib/default.nix.
+  fakeLib = {
+    inherit (builtins) mapAttrs;
+    mkOverride = priority: content: {
+      _type = "override";
+      inherit priority content;
+    };
+  };
+
   tests = {
     mkAsahiPackageWiring = {
       actual = [
         (builtins.elemAt wired 0 == ../../modules/nixos-asahi-image.nix)
         (builtins.elemAt wired 1)
-        (builtins.elemAt wired 2)
+        ((builtins.elemAt wired 2) { lib = fakeLib; })
       ];
       expected = [
         true
         { nixosAsahi.enable = true; }
-        { nixosAsahi.version = "9.9.9"; }
+        # Priority 90: wins over the configuration's own plain definitions.
+        {
+          nixosAsahi.version = {
+            _type = "override";
+            priority = 90;
+            content = "9.9.9";
+          };
+        }
       ];
     };
     baseName = {
