@@ -35,7 +35,10 @@ let
       inherit (config.boot.loader) timeout;
       inherit (config.boot.loader.systemd-boot) editor consoleMode;
     };
-    extraFiles = config.boot.loader.systemd-boot.extraFiles // cfg.extraEspFiles;
+    # Includes nixosAsahi.extraEspFiles (the module adds them), so every file
+    # marked in EFI/nixos/.extra-files is one the installed system's
+    # systemd-boot installer copies again after deleting the marked ones.
+    extraFiles = config.boot.loader.systemd-boot.extraFiles;
   };
 
   rootTree =

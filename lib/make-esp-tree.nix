@@ -55,6 +55,9 @@ runCommand name
       "loaderConf"
       "extraFilesList"
     ];
+    # What the installed system's systemd-boot installer must copy again
+    # for the markers below (tests/nix/run.sh replays that step).
+    passthru = { inherit extraFiles; };
   }
   ''
     set -eu

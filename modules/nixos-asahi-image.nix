@@ -100,7 +100,16 @@ in
     extraEspFiles = mkOption {
       type = types.attrsOf types.path;
       default = { };
-      description = "Files added to the image's ESP besides boot.loader.systemd-boot.extraFiles (which the boot loader keeps managing).";
+      example = lib.literalExpression ''{ "asahi/logo.png" = ./logo.png; }'';
+      description = ''
+        More files for the ESP, by destination path. They are added to
+        boot.loader.systemd-boot.extraFiles, so the image carries them and
+        every `nixos-rebuild` of a configuration that sets them installs them
+        again (NixOS deletes the ESP files it marked as extra files and then
+        copies the current boot.loader.systemd-boot.extraFiles). A rebuild
+        from a configuration without them removes them. Sources must be
+        paths Nix can copy to the store (path literals or derivations).
+      '';
     };
     extraStorePaths = mkOption {
       type = types.listOf types.package;
@@ -178,6 +187,8 @@ in
           };
 
         boot.loader.systemd-boot.enable = true;
+        # NixOS itself keeps installing them after the image (see the option).
+        boot.loader.systemd-boot.extraFiles = cfg.extraEspFiles;
         boot.loader.efi.canTouchEfiVariables = lib.mkDefault false;
         boot.loader.grub.enable = lib.mkDefault false;
         boot.supportedFilesystems = [

@@ -38,6 +38,9 @@ let
     chmod +x $out/init
   '';
   m1n1 = writeText "boot.bin" "m1n1 stage 2 stand-in\n";
+  # Stands in for a nixosAsahi.extraEspFiles entry, which the module adds to
+  # boot.loader.systemd-boot.extraFiles.
+  extraEspFile = writeText "extra.txt" "an extra ESP file\n";
   systemdBoot = writeText "systemd-bootaa64.efi" "MZ stand-in systemd-boot\n";
 
   esp = b.mkEspTree {
@@ -57,7 +60,10 @@ let
       kernelModDirVersion = "6.0.0";
     };
     loaderConf = pure.loaderConf { };
-    extraFiles."m1n1/boot.bin" = m1n1;
+    extraFiles = {
+      "m1n1/boot.bin" = m1n1;
+      "asahi/extra.txt" = extraEspFile;
+    };
   };
 
   root = b.mkRootTree {

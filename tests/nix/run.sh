@@ -124,6 +124,43 @@ for fs in btrfs ext4; do
     [ "$fs" = btrfs ] && { [ -d "$rootdir/@home" ] && [ -d "$sys/nix" ] && [ -d "$sys/home" ]; } || [ "$fs" = ext4 ] || missing="$missing subvolume-dirs"
     compgen -G "$store/*-nixos-system-test" >/dev/null || missing="$missing store/*-nixos-system-test"
     if [ -z "$missing" ]; then ok "ESP and root trees ($fs)"; else fail "ESP and root trees ($fs): missing$missing"; fi
+    # The installed system's first `nixos-rebuild`: systemd-boot-builder.py
+    # deletes every ESP file marked under EFI/nixos/.extra-files, then copies
+    # boot.loader.systemd-boot.extraFiles again. Replayed on a copy, with the
+    # extraFiles the ESP was built from, the ESP must come out unchanged.
+    if extra_json=$(nix-instantiate --eval --strict --json tests/nix/stand-in-packaging.nix \
+      --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
+      --argstr extraPath "$extra_path" --argstr fs "$fs" -A esp.extraFiles 2>&1) &&
+      python3 - "$esp" "$extra_json" <<'PY'; then ok "ESP extra files survive a rebuild ($fs)"; else fail "ESP extra files survive a rebuild ($fs): $extra_json"; fi
+import filecmp, json, os, shutil, subprocess, sys, tempfile
+esp, extra = sys.argv[1], json.loads(sys.argv[2])
+assert sorted(extra) == ["asahi/extra.txt", "m1n1/boot.bin"], extra
+tmp = tempfile.mkdtemp()
+w = os.path.join(tmp, "esp")
+subprocess.run(["cp", "-r", "--no-preserve=mode", esp, w], check=True)
+marks = os.path.join(w, "EFI/nixos/.extra-files")
+for root, _, files in os.walk(marks, topdown=False):
+    actual = os.path.normpath(os.path.join(w, os.path.relpath(root, marks)))
+    for f in files:
+        if os.path.lexists(os.path.join(actual, f)):
+            os.unlink(os.path.join(actual, f))
+        os.unlink(os.path.join(root, f))
+    if not os.listdir(actual):
+        os.rmdir(actual)
+    os.rmdir(root)
+os.makedirs(marks, exist_ok=True)
+for dest, src in extra.items():  # copy-extra-files: install -D, plus the marker
+    os.makedirs(os.path.dirname(os.path.join(w, dest)), exist_ok=True)
+    shutil.copyfile(src, os.path.join(w, dest))
+    os.makedirs(os.path.dirname(os.path.join(marks, dest)), exist_ok=True)
+    open(os.path.join(marks, dest), "w").close()
+def listing(d):
+    return sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
+assert listing(esp) == listing(w), (listing(esp), listing(w))
+for f in listing(esp):
+    assert filecmp.cmp(os.path.join(esp, f), os.path.join(w, f), shallow=False), f
+shutil.rmtree(tmp)
+PY
     # The generated /etc/nixos must at least be valid Nix.
     if nix-instantiate --parse "$sys/etc/nixos/flake.nix" >/dev/null &&
       nix-instantiate --parse "$sys/etc/nixos/configuration.nix" >/dev/null; then
