@@ -166,9 +166,13 @@ in
             "/boot" = {
               device = "/dev/disk/by-uuid/${espUuid}";
               fsType = "vfat";
+              # What nixos-generate-config records for an ESP mounted with
+              # umask=077, as the NixOS manual's installation steps mount it:
+              # with 0022 bootctl warns that the random seed file's mount
+              # point is world accessible.
               options = [
-                "fmask=0022"
-                "dmask=0022"
+                "fmask=0077"
+                "dmask=0077"
               ];
             };
           }

@@ -37,6 +37,11 @@ let
     printf '#!/bin/sh\necho stand-in init\n' > $out/init
     chmod +x $out/init
   '';
+  # A device tree in a subdirectory, as hardware.deviceTree.name may be.
+  dtbs = runCommand "dtbs-6.0.0-test" { } ''
+    mkdir -p $out/apple
+    printf 'not a dtb\n' > $out/apple/t8103-j274.dtb
+  '';
   m1n1 = writeText "boot.bin" "m1n1 stage 2 stand-in\n";
   # Stands in for a nixosAsahi.extraEspFiles entry, which the module adds to
   # boot.loader.systemd-boot.extraFiles.
@@ -53,6 +58,7 @@ let
       "console=tty0"
     ];
     systemdBootEfi = systemdBoot;
+    devicetree = "${dtbs}/apple/t8103-j274.dtb";
     label = pure.bootLabel {
       distroName = "NixOS";
       codeName = "Test";
@@ -98,6 +104,7 @@ let
     volumeId = pure.volumeId ids;
     kernelEfi = pure.efiFileName "${kernel}/Image";
     initrdEfi = pure.efiFileName "${initrd}/initrd";
+    devicetreeEfi = pure.efiFileName "${dtbs}/apple/t8103-j274.dtb";
     init = "${toplevel}/init";
   };
 
@@ -132,7 +139,8 @@ let
         for m in ["esp/m1n1/boot.bin", "esp/EFI/BOOT/BOOTAA64.EFI",
                   "esp/EFI/systemd/systemd-bootaa64.efi", "esp/loader/loader.conf",
                   "esp/loader/entries/nixos-generation-1.conf",
-                  "esp/" + exp["kernelEfi"], "esp/" + exp["initrdEfi"], "root.img"]:
+                  "esp/" + exp["kernelEfi"], "esp/" + exp["initrdEfi"],
+                  "esp/" + exp["devicetreeEfi"], "esp/asahi/extra.txt", "root.img"]:
             need(m in members, "zip lacks " + m)
         # Every directory entry comes before the files inside it.
         seen = set()
@@ -159,6 +167,9 @@ let
         grep -qx 'title NixOS' entry.conf
         grep -qx 'sort-key nixos' entry.conf
         grep -qx 'version Generation 1 NixOS Test 26.05.test (Linux 6.0.0), built on 2023-11-14' entry.conf
+        devicetree=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["devicetreeEfi"])' "$expectedPath")
+        # systemd-boot-builder.py writes it last (after a machine-id line).
+        test "$(tail -n 1 entry.conf)" = "devicetree /$devicetree"
         mkdir -p $out
         cp entry.conf members $out/
       '';
