@@ -218,8 +218,21 @@ in
         ''
         + lib.optionalString cfg.loadVendorFirmware ''
           # The Mac's firmware: the installer put vendorfw/firmware.cpio on the
-          # ESP. /boot is not mounted yet, so find the ESP by its volume id.
-          esp=$(${pkgs.util-linux}/bin/blkid -c /dev/null -U ${espUuid} || true)
+          # ESP. /boot is not mounted yet. The boot chain names the ESP it
+          # booted from in the device tree (m1n1's
+          # chosen.asahi,efi-system-partition, set by the installer to the
+          # ESP's partition UUID, as nixos-apple-silicon's installer ISO
+          # reads it); that holds even when two ESPs share a volume id.
+          # Otherwise look the ESP up by its volume id.
+          esp=""
+          dt_esp=/proc/device-tree/chosen/asahi,efi-system-partition
+          if [ -r "$dt_esp" ]; then
+            partuuid=$(tr -d '\000' < "$dt_esp")
+            [ -n "$partuuid" ] && esp=$(${pkgs.util-linux}/bin/blkid -c /dev/null -l -o device -t PARTUUID="$partuuid" || true)
+          fi
+          if [ -z "$esp" ]; then
+            esp=$(${pkgs.util-linux}/bin/blkid -c /dev/null -U ${espUuid} || true)
+          fi
           if [ -n "$esp" ]; then
             mkdir -p /run/nixos-asahi/esp
             if mount -t vfat -o ro "$esp" /run/nixos-asahi/esp; then
