@@ -63,7 +63,7 @@ let
         name = "${pure.packageBaseName ids}-root";
         fs = cfg.fsType;
         toplevel = config.system.build.toplevel;
-        etcNixos = cfg.etcNixos;
+        inherit (cfg) etcNixos etcNixosSource;
         inherit (cfg) extraStorePaths epoch;
       };
 

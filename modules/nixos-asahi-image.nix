@@ -116,16 +116,69 @@ in
       default = [ ];
       description = "More store paths to copy into the image and register.";
     };
+    etcNixosSource = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      example = lib.literalExpression "self.outPath # in your flake.nix: your flake's own source";
+      description = ''
+        A directory copied as /etc/nixos, e.g. the source of the flake that
+        defines this configuration, so that the Mac rebuilds from your own
+        flake (and its flake.lock, if committed) rather than from the
+        generic starter flake. The files of `etcNixos` are written on top.
+      '';
+    };
     etcNixos = mkOption {
       type = types.attrsOf types.str;
-      default = import ../lib/starter-config.nix {
-        inherit (cfg) name version;
-        fs = cfg.fsType;
-        inherit (config.networking) hostName;
-        stateVersion = config.system.stateVersion;
+      default =
+        if cfg.etcNixosSource != null then
+          { }
+        else
+          import ../lib/starter-config.nix {
+            inherit (cfg) name version;
+            fs = cfg.fsType;
+            inherit (cfg.starterFlake)
+              nixpkgsUrl
+              appleSiliconUrl
+              toolsFlakeUrl
+              locks
+              ;
+            inherit (config.networking) hostName;
+            stateVersion = config.system.stateVersion;
+          };
+      defaultText = "with etcNixosSource unset, a starter flake importing this project's module, with a flake.lock (lib/starter-config.nix); else nothing";
+      description = "Files of /etc/nixos in the image, by name (plain names, no directories).";
+    };
+    starterFlake = {
+      nixpkgsUrl = mkOption {
+        type = types.str;
+        default = "github:NixOS/nixpkgs/nixos-unstable";
+        description = "The starter /etc/nixos flake's nixpkgs input.";
       };
-      defaultText = "a flake importing this project's module (lib/starter-config.nix)";
-      description = "Files of /etc/nixos in the image.";
+      appleSiliconUrl = mkOption {
+        type = types.str;
+        default = "github:nix-community/nixos-apple-silicon";
+        description = "The starter /etc/nixos flake's nixos-apple-silicon input (nixos-image-tools follows it).";
+      };
+      toolsFlakeUrl = mkOption {
+        type = types.str;
+        default = "github:nix-community/nixos-image-tools";
+        description = "The starter /etc/nixos flake's nixos-image-tools input.";
+      };
+      locks = mkOption {
+        type = types.attrsOf (types.nullOr types.raw);
+        default = { };
+        defaultText = "from nixosModules.default: the inputs this flake was evaluated with";
+        description = ''
+          What the starter flake.lock pins the inputs `nixpkgs`,
+          `nixos-apple-silicon` and `nixos-image-tools` to: each null or
+          `nixos-image-tools.lib.inputLock <flake input>` (rev, narHash,
+          lastModified, the input's own flake.lock). This flake's
+          nixosModules.default sets them from the inputs it was evaluated
+          with, so the Mac rebuilds with exactly those. Inputs left out, null
+          (e.g. a dirty tree without a rev) or with URLs other than
+          `github:owner/repo[/ref]` are locked by Nix on first use.
+        '';
+      };
     };
     loadVendorFirmware = mkOption {
       type = types.bool;

@@ -72,10 +72,47 @@ let
     };
   };
 
+  # The starter flake.lock, pinned as nixosModules.default pins it, with this
+  # repository's flake.lock standing in for the inputs (and a made-up rev
+  # for nixos-image-tools itself).
+  ownLock = builtins.fromJSON (builtins.readFile ../../flake.lock);
+  pinOf = node: { inherit (node.locked) rev narHash lastModified; };
+  locks = {
+    nixpkgs = pinOf ownLock.nodes.nixpkgs;
+    nixos-apple-silicon = pinOf ownLock.nodes.nixos-apple-silicon // {
+      flakeLock = {
+        root = "root";
+        version = 7;
+        nodes = {
+          root.inputs = {
+            flake-compat = "flake-compat";
+            nixpkgs = "nixpkgs";
+          };
+          inherit (ownLock.nodes) flake-compat nixpkgs;
+        };
+      };
+    };
+    nixos-image-tools = {
+      rev = "0123456789abcdef0123456789abcdef01234567";
+      narHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+      lastModified = epoch;
+      flakeLock = ownLock;
+    };
+  };
+
   root = b.mkRootTree {
     name = "${base}-root";
     inherit fs toplevel epoch;
-    etcNixos = import ../../lib/starter-config.nix (ids // { stateVersion = "26.05"; });
+    etcNixos = import ../../lib/starter-config.nix (ids // { stateVersion = "26.05"; inherit locks; });
+  };
+
+  # /etc/nixos from a flake's own source (nixosAsahi.etcNixosSource), here
+  # the template's directory, plus one file written over it.
+  rootOwnFlake = b.mkRootTree {
+    name = "${base}-root-own-flake";
+    inherit fs toplevel epoch;
+    etcNixosSource = ../../templates/default;
+    etcNixos."local.nix" = "{ }\n";
   };
 
   image = b.mkDiskImage {
@@ -178,6 +215,7 @@ in
   inherit
     esp
     root
+    rootOwnFlake
     image
     package
     verify

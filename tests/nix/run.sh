@@ -111,9 +111,10 @@ for fs in btrfs ext4; do
   log=$(mktemp)
   if trees=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
     --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
-    --argstr extraPath "$extra_path" --argstr fs "$fs" -A esp -A root 2>"$log"); then
+    --argstr extraPath "$extra_path" --argstr fs "$fs" -A esp -A root -A rootOwnFlake 2>"$log"); then
     esp=$(echo "$trees" | grep -- '-esp$')
     rootdir=$(echo "$trees" | grep -- '-root$')
+    ownflake=$(echo "$trees" | grep -- '-root-own-flake$')
     if [ "$fs" = btrfs ]; then sys=$rootdir/@ store=$rootdir/@nix/store; else sys=$rootdir store=$rootdir/nix/store; fi
     missing=""
     for f in "$esp/EFI/BOOT/BOOTAA64.EFI" "$esp/EFI/systemd/systemd-bootaa64.efi" "$esp/loader/loader.conf" \
@@ -167,6 +168,28 @@ PY
       ok "/etc/nixos parses ($fs)"
     else
       fail "/etc/nixos parses ($fs)"
+    fi
+    # Its flake.lock must lock every input exactly as flake.nix declares it:
+    # then Nix uses it without fetching anything (it would need the network
+    # here otherwise) and without changing it.
+    flakedir=$(mktemp -d)
+    cp "$sys/etc/nixos/"* "$flakedir/"
+    if out=$(nix --extra-experimental-features 'nix-command flakes' flake metadata --offline \
+      --no-update-lock-file --no-write-lock-file "path:$flakedir" 2>&1) &&
+      echo "$out" | grep -q "nixpkgs.*github:NixOS/nixpkgs/$(python3 -c 'import json; print(json.load(open("flake.lock"))["nodes"]["nixpkgs"]["locked"]["rev"])')"; then
+      ok "/etc/nixos flake.lock is complete and consistent ($fs)"
+    else
+      fail "/etc/nixos flake.lock is complete and consistent ($fs): $out"
+    fi
+    rm -rf "$flakedir"
+    # etcNixosSource: the template's directory, with etcNixos written over it.
+    if [ "$fs" = btrfs ]; then own=$ownflake/@; else own=$ownflake; fi
+    if cmp -s templates/default/flake.nix "$own/etc/nixos/flake.nix" &&
+      cmp -s templates/default/configuration.nix "$own/etc/nixos/configuration.nix" &&
+      [ "$(cat "$own/etc/nixos/local.nix")" = "{ }" ]; then
+      ok "/etc/nixos from a flake's own source ($fs)"
+    else
+      fail "/etc/nixos from a flake's own source ($fs): $(ls -la "$own/etc/nixos" 2>&1)"
     fi
   else
     tail -n 40 "$log" >&2

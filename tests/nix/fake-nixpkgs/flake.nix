@@ -25,6 +25,11 @@
       lib = {
         inherit genAttrs;
         optionalAttrs = c: a: if c then a else { };
+        mkDefault = content: {
+          _type = "override";
+          priority = 1000;
+          inherit content;
+        };
         optional = c: x: if c then [ x ] else [ ];
         getExe = _: notHere "lib.getExe";
         nixosSystem = _: notHere "lib.nixosSystem";
