@@ -18,10 +18,14 @@
     }:
     let
       inherit (nixpkgs) lib;
+      pure = import ./lib/pure.nix;
+      # No x86_64-darwin: nixpkgs after the 26.05 branch-off (the locked
+      # nixos-unstable) throws "Nixpkgs 26.11 has dropped support for
+      # x86_64-darwin" as soon as legacyPackages.x86_64-darwin is evaluated,
+      # which would break `nix flake check` for every system.
       systems = [
         "x86_64-linux"
         "aarch64-linux"
-        "x86_64-darwin"
         "aarch64-darwin"
       ];
       forAllSystems = f: lib.genAttrs systems (system: f system nixpkgs.legacyPackages.${system});
@@ -77,6 +81,13 @@
             ./modules/nixos-asahi-image.nix
             nixos-apple-silicon.nixosModules.apple-silicon-support
           ];
+          # The starter /etc/nixos flake.lock pins the inputs this flake was
+          # evaluated with (after any follows/overrides of the user's flake).
+          nixosAsahi.starterFlake.locks = lib.mkDefault {
+            nixpkgs = pure.inputLock nixpkgs;
+            nixos-apple-silicon = pure.inputLock nixos-apple-silicon;
+            nixos-image-tools = pure.inputLock self;
+          };
         };
         # The image layout alone.
         nixos-asahi-image = ./modules/nixos-asahi-image.nix;

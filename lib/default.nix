@@ -27,6 +27,10 @@ let
     };
 
   # The configuration, extended with the image module and enabled.
+  # `settings` (nixosAsahi.* values) take priority 90: above the
+  # configuration's own plain definitions (100; a plain
+  # `nixosAsahi.version = "2.0.0"` beside the template's "1.0.0" would
+  # otherwise be a conflicting definition of a str option), below mkForce (50).
   asahiSystem =
     {
       nixosConfiguration,
@@ -36,7 +40,12 @@ let
       modules = [
         nixosModule
         { nixosAsahi.enable = true; }
-        { nixosAsahi = settings; }
+        (
+          { lib, ... }:
+          {
+            nixosAsahi = lib.mapAttrs (_: lib.mkOverride 90) settings;
+          }
+        )
       ];
     };
 in

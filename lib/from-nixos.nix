@@ -17,6 +17,8 @@ let
     fs = cfg.fsType;
   };
 
+  sdb = config.boot.loader.systemd-boot;
+
   espTree = import ./make-esp-tree.nix { inherit runCommand; } {
     name = "${pure.packageBaseName ids}-esp";
     kernel = "${config.boot.kernelPackages.kernel}/${config.system.boot.loader.kernelFile}";
@@ -30,12 +32,21 @@ let
       inherit (config.system.nixos) distroName codeName label;
       kernelModDirVersion = config.boot.kernelPackages.kernel.modDirVersion;
     };
-    inherit (config.boot.loader.systemd-boot) sortKey;
+    inherit (sdb) sortKey;
     loaderConf = pure.loaderConf {
       inherit (config.boot.loader) timeout;
-      inherit (config.boot.loader.systemd-boot) editor consoleMode;
+      inherit (sdb) editor consoleMode;
     };
-    extraFiles = config.boot.loader.systemd-boot.extraFiles // cfg.extraEspFiles;
+    # Includes nixosAsahi.extraEspFiles (the module adds them), so every file
+    # marked in EFI/nixos/.extra-files is one the installed system's
+    # systemd-boot installer copies again after deleting the marked ones.
+    extraFiles = sdb.extraFiles;
+    # As systemd-boot.nix puts it in the bootspec (org.nixos.systemd-boot).
+    devicetree =
+      if sdb.installDeviceTree or false then
+        "${config.hardware.deviceTree.package}/${config.hardware.deviceTree.name}"
+      else
+        null;
   };
 
   rootTree =
@@ -52,7 +63,7 @@ let
         name = "${pure.packageBaseName ids}-root";
         fs = cfg.fsType;
         toplevel = config.system.build.toplevel;
-        etcNixos = cfg.etcNixos;
+        inherit (cfg) etcNixos etcNixosSource;
         inherit (cfg) extraStorePaths epoch;
       };
 

@@ -23,8 +23,13 @@
   sortKey ? "nixos",
   # Contents of loader/loader.conf (pure.nix loaderConf).
   loaderConf,
-  # boot.loader.systemd-boot.extraFiles plus any others: { "m1n1/boot.bin" = drv; }
+  # boot.loader.systemd-boot.extraFiles: { "m1n1/boot.bin" = drv; }
   extraFiles ? { },
+  # The device tree blob the entry hands to Linux, or null: with
+  # boot.loader.systemd-boot.installDeviceTree,
+  # "${config.hardware.deviceTree.package}/${config.hardware.deviceTree.name}"
+  # (the bootspec's org.nixos.systemd-boot devicetree).
+  devicetree ? null,
   # Build date shown in the entry's version line (the real installer uses the
   # generation's ctime); fixed so the tree is reproducible.
   epoch ? 315532800,
@@ -47,6 +52,7 @@ runCommand name
       label
       ;
     init = "${toplevel}/init";
+    devicetree = if devicetree == null then "" else "${devicetree}";
     kernelParams = builtins.concatStringsSep " " kernelParams;
     extraFilesList = pure.fileListText extraFiles;
     bootName = "BOOT${upper efiArch}.EFI";
@@ -55,6 +61,9 @@ runCommand name
       "loaderConf"
       "extraFilesList"
     ];
+    # What the installed system's systemd-boot installer must copy again
+    # for the markers below (tests/nix/run.sh replays that step).
+    passthru = { inherit extraFiles; };
   }
   ''
     set -eu
@@ -84,10 +93,15 @@ runCommand name
     initrd_efi=$(efi_name "$initrd")
     cp "$(realpath "$kernel")" "$out/$kernel_efi"
     cp "$(realpath "$initrd")" "$out/$initrd_efi"
+    if [ -n "$devicetree" ]; then
+      devicetree_efi=$(efi_name "$devicetree")
+      cp "$(realpath "$devicetree")" "$out/$devicetree_efi"
+    fi
 
     cp "$loaderConfPath" "$out/loader/loader.conf"
 
-    # systemd-boot-builder.py write_entry, generation 1, no machine-id yet.
+    # systemd-boot-builder.py write_entry, generation 1, no machine-id yet;
+    # the devicetree line comes last, as there.
     build_date=$(date -u -d "@$epoch" +%F)
     {
       printf 'title %s\n' "$distroName"
@@ -96,6 +110,9 @@ runCommand name
       printf 'linux /%s\n' "$kernel_efi"
       printf 'initrd /%s\n' "$initrd_efi"
       printf 'options init=%s %s\n' "$init" "$kernelParams"
+      if [ -n "$devicetree" ]; then
+        printf 'devicetree /%s\n' "$devicetree_efi"
+      fi
     } > "$out/loader/entries/nixos-generation-1.conf"
 
     # boot.loader.systemd-boot.extraFiles, with the empty markers under

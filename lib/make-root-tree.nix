@@ -15,7 +15,9 @@
   toplevel,
   # More store paths to register and copy (e.g. build-time sources).
   extraStorePaths ? [ ],
-  # { "flake.nix" = text; ... } written to /etc/nixos
+  # A directory copied as /etc/nixos (e.g. a flake's own source), or null.
+  etcNixosSource ? null,
+  # { "flake.nix" = text; ... } written to /etc/nixos (over etcNixosSource)
   etcNixos ? { },
   # Directories whose contents are merged into / (after the skeleton).
   extraTrees ? [ ],
@@ -43,6 +45,7 @@ runCommand name
     closureInfo = closure;
     extraTrees = builtins.concatStringsSep " " (map (t: "${t}") extraTrees);
     etcFilesList = pure.fileListText etcFiles;
+    etcNixosSource = if etcNixosSource == null then "" else "${etcNixosSource}";
     passAsFile = [ "etcFilesList" ];
   }
   ''
@@ -57,6 +60,12 @@ runCommand name
     # Tells the first boot to ask for a password, grow / and fetch firmware.
     : > "$skel/var/lib/nixos-asahi/first-boot"
 
+    if [ -n "$etcNixosSource" ]; then
+      # Symlinks stay symlinks; modes are normalised below and by
+      # deterministic-copy.
+      cp -R "$etcNixosSource"/. "$skel/etc/nixos/"
+      chmod -R u+w "$skel/etc/nixos"
+    fi
     while IFS="$(printf '\t')" read -r f src; do
       [ -n "$f" ] || continue
       case "$f" in */*|.*) echo "root: /etc/nixos file name '$f' must be a plain name" >&2; exit 1;; esac

@@ -1,25 +1,61 @@
 # /etc/nixos on the installed Mac: a flake that imports this project's module
 # with the same name/version/fsType, so `nixos-rebuild switch` keeps mounting
-# the ESP by the volume id the installer gave it. Pure: returns file texts.
+# the ESP by the volume id the installer gave it, and a flake.lock pinning
+# its inputs to what the image was built from, so the first rebuild on the
+# Mac changes nothing it need not (no newer nixpkgs, no linux-asahi build).
+# Pure: returns file texts.
 {
   name,
   version,
   fs,
-  # Flake reference of this project, as the installed system should fetch it.
-  toolsFlakeUrl ? "github:nix-community/nixos-image-tools",
+  # Flake references, as the installed system should fetch them.
   nixpkgsUrl ? "github:NixOS/nixpkgs/nixos-unstable",
+  appleSiliconUrl ? "github:nix-community/nixos-apple-silicon",
+  toolsFlakeUrl ? "github:nix-community/nixos-image-tools",
+  # What flake.lock pins them to: { nixpkgs, nixos-apple-silicon,
+  # nixos-image-tools } -> null or pure.inputLock of a flake input. Missing
+  # or null ones (and URLs other than github:) are locked by Nix on first use.
+  locks ? { },
   hostName ? "nixos",
   stateVersion,
 }:
+let
+  pure = import ./pure.nix;
+  inputs = [
+    {
+      name = "nixpkgs";
+      url = nixpkgsUrl;
+    }
+    {
+      name = "nixos-apple-silicon";
+      url = appleSiliconUrl;
+      follows.nixpkgs = "nixpkgs";
+    }
+    {
+      name = "nixos-image-tools";
+      url = toolsFlakeUrl;
+      follows = {
+        nixpkgs = "nixpkgs";
+        nixos-apple-silicon = "nixos-apple-silicon";
+      };
+    }
+  ];
+  lock = pure.flakeLockFor (map (i: i // { lock = locks.${i.name} or null; }) inputs);
+in
 {
   "flake.nix" = ''
     {
       description = "NixOS on this Mac (installed from ${name}-${version}-${fs})";
 
+      # flake.lock pins these to what the image was built from;
+      # `nix flake update` moves them.
       inputs = {
         nixpkgs.url = "${nixpkgsUrl}";
+        nixos-apple-silicon.url = "${appleSiliconUrl}";
+        nixos-apple-silicon.inputs.nixpkgs.follows = "nixpkgs";
         nixos-image-tools.url = "${toolsFlakeUrl}";
         nixos-image-tools.inputs.nixpkgs.follows = "nixpkgs";
+        nixos-image-tools.inputs.nixos-apple-silicon.follows = "nixos-apple-silicon";
       };
 
       outputs =
@@ -74,3 +110,12 @@
     }
   '';
 }
+// (
+  if lock.nodes.root.inputs == { } then
+    { }
+  else
+    {
+      # Nix rewrites it in its own layout when it next updates the lock.
+      "flake.lock" = builtins.toJSON lock + "\n";
+    }
+)

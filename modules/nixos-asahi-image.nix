@@ -100,23 +100,85 @@ in
     extraEspFiles = mkOption {
       type = types.attrsOf types.path;
       default = { };
-      description = "Files added to the image's ESP besides boot.loader.systemd-boot.extraFiles (which the boot loader keeps managing).";
+      example = lib.literalExpression ''{ "asahi/logo.png" = ./logo.png; }'';
+      description = ''
+        More files for the ESP, by destination path. They are added to
+        boot.loader.systemd-boot.extraFiles, so the image carries them and
+        every `nixos-rebuild` of a configuration that sets them installs them
+        again (NixOS deletes the ESP files it marked as extra files and then
+        copies the current boot.loader.systemd-boot.extraFiles). A rebuild
+        from a configuration without them removes them. Sources must be
+        paths Nix can copy to the store (path literals or derivations).
+      '';
     };
     extraStorePaths = mkOption {
       type = types.listOf types.package;
       default = [ ];
       description = "More store paths to copy into the image and register.";
     };
+    etcNixosSource = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      example = lib.literalExpression "self.outPath # in your flake.nix: your flake's own source";
+      description = ''
+        A directory copied as /etc/nixos, e.g. the source of the flake that
+        defines this configuration, so that the Mac rebuilds from your own
+        flake (and its flake.lock, if committed) rather than from the
+        generic starter flake. The files of `etcNixos` are written on top.
+      '';
+    };
     etcNixos = mkOption {
       type = types.attrsOf types.str;
-      default = import ../lib/starter-config.nix {
-        inherit (cfg) name version;
-        fs = cfg.fsType;
-        inherit (config.networking) hostName;
-        stateVersion = config.system.stateVersion;
+      default =
+        if cfg.etcNixosSource != null then
+          { }
+        else
+          import ../lib/starter-config.nix {
+            inherit (cfg) name version;
+            fs = cfg.fsType;
+            inherit (cfg.starterFlake)
+              nixpkgsUrl
+              appleSiliconUrl
+              toolsFlakeUrl
+              locks
+              ;
+            inherit (config.networking) hostName;
+            stateVersion = config.system.stateVersion;
+          };
+      defaultText = "with etcNixosSource unset, a starter flake importing this project's module, with a flake.lock (lib/starter-config.nix); else nothing";
+      description = "Files of /etc/nixos in the image, by name (plain names, no directories).";
+    };
+    starterFlake = {
+      nixpkgsUrl = mkOption {
+        type = types.str;
+        default = "github:NixOS/nixpkgs/nixos-unstable";
+        description = "The starter /etc/nixos flake's nixpkgs input.";
       };
-      defaultText = "a flake importing this project's module (lib/starter-config.nix)";
-      description = "Files of /etc/nixos in the image.";
+      appleSiliconUrl = mkOption {
+        type = types.str;
+        default = "github:nix-community/nixos-apple-silicon";
+        description = "The starter /etc/nixos flake's nixos-apple-silicon input (nixos-image-tools follows it).";
+      };
+      toolsFlakeUrl = mkOption {
+        type = types.str;
+        default = "github:nix-community/nixos-image-tools";
+        description = "The starter /etc/nixos flake's nixos-image-tools input.";
+      };
+      locks = mkOption {
+        type = types.attrsOf (types.nullOr types.raw);
+        default = { };
+        defaultText = "from nixosModules.default: the inputs this flake was evaluated with";
+        description = ''
+          What the starter flake.lock pins the inputs `nixpkgs`,
+          `nixos-apple-silicon` and `nixos-image-tools` to: each null or
+          `nixos-image-tools.lib.inputLock <flake input>` (rev, narHash,
+          lastModified, the input's own flake.lock). This flake's
+          nixosModules.default sets them from the inputs it was evaluated
+          with, so the Mac rebuilds with exactly those. Inputs left out, null
+          (e.g. a dirty tree without a rev) or with URLs other than
+          `github:owner/repo[/ref]` are locked by Nix on first use.
+        '';
+      };
     };
     loadVendorFirmware = mkOption {
       type = types.bool;
@@ -157,9 +219,13 @@ in
             "/boot" = {
               device = "/dev/disk/by-uuid/${espUuid}";
               fsType = "vfat";
+              # What nixos-generate-config records for an ESP mounted with
+              # umask=077, as the NixOS manual's installation steps mount it:
+              # with 0022 bootctl warns that the random seed file's mount
+              # point is world accessible.
               options = [
-                "fmask=0022"
-                "dmask=0022"
+                "fmask=0077"
+                "dmask=0077"
               ];
             };
           }
@@ -178,6 +244,8 @@ in
           };
 
         boot.loader.systemd-boot.enable = true;
+        # NixOS itself keeps installing them after the image (see the option).
+        boot.loader.systemd-boot.extraFiles = cfg.extraEspFiles;
         boot.loader.efi.canTouchEfiVariables = lib.mkDefault false;
         boot.loader.grub.enable = lib.mkDefault false;
         boot.supportedFilesystems = [
@@ -203,8 +271,21 @@ in
         ''
         + lib.optionalString cfg.loadVendorFirmware ''
           # The Mac's firmware: the installer put vendorfw/firmware.cpio on the
-          # ESP. /boot is not mounted yet, so find the ESP by its volume id.
-          esp=$(${pkgs.util-linux}/bin/blkid -c /dev/null -U ${espUuid} || true)
+          # ESP. /boot is not mounted yet. The boot chain names the ESP it
+          # booted from in the device tree (m1n1's
+          # chosen.asahi,efi-system-partition, set by the installer to the
+          # ESP's partition UUID, as nixos-apple-silicon's installer ISO
+          # reads it); that holds even when two ESPs share a volume id.
+          # Otherwise look the ESP up by its volume id.
+          esp=""
+          dt_esp=/proc/device-tree/chosen/asahi,efi-system-partition
+          if [ -r "$dt_esp" ]; then
+            partuuid=$(tr -d '\000' < "$dt_esp")
+            [ -n "$partuuid" ] && esp=$(${pkgs.util-linux}/bin/blkid -c /dev/null -l -o device -t PARTUUID="$partuuid" || true)
+          fi
+          if [ -z "$esp" ]; then
+            esp=$(${pkgs.util-linux}/bin/blkid -c /dev/null -U ${espUuid} || true)
+          fi
           if [ -n "$esp" ]; then
             mkdir -p /run/nixos-asahi/esp
             if mount -t vfat -o ro "$esp" /run/nixos-asahi/esp; then

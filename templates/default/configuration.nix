@@ -1,6 +1,15 @@
 { pkgs, ... }:
+let
+  # The first boot copies the Mac's firmware (the installer's
+  # vendorfw/firmware.cpio on the ESP) to /etc/nixos/firmware/.
+  haveFirmware = builtins.pathExists ./firmware/firmware.cpio;
+in
 {
   hardware.asahi.enable = true;
+  # Build it into the system once it is there (the image itself loads it at
+  # boot). With /etc/nixos in git, `git add firmware` for the flake to see it.
+  hardware.asahi.peripheralFirmwareDirectory = if haveFirmware then ./firmware else null;
+  hardware.asahi.extractPeripheralFirmware = haveFirmware;
 
   # The installer package. name, version and fsType also derive the ESP's
   # volume id that /boot is mounted by: keep them once you have installed.

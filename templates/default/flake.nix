@@ -20,6 +20,10 @@
           # Apple Silicon support plus the installer image layout.
           nixos-image-tools.nixosModules.default
           ./configuration.nix
+          # The image's /etc/nixos is this flake (the files git tracks,
+          # flake.lock included: commit it), so `nixos-rebuild switch` on
+          # the Mac rebuilds this configuration with these inputs.
+          { nixosAsahi.etcNixosSource = self.outPath; }
         ];
       };
 

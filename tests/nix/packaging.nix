@@ -37,7 +37,15 @@ let
     printf '#!/bin/sh\necho stand-in init\n' > $out/init
     chmod +x $out/init
   '';
+  # A device tree in a subdirectory, as hardware.deviceTree.name may be.
+  dtbs = runCommand "dtbs-6.0.0-test" { } ''
+    mkdir -p $out/apple
+    printf 'not a dtb\n' > $out/apple/t8103-j274.dtb
+  '';
   m1n1 = writeText "boot.bin" "m1n1 stage 2 stand-in\n";
+  # Stands in for a nixosAsahi.extraEspFiles entry, which the module adds to
+  # boot.loader.systemd-boot.extraFiles.
+  extraEspFile = writeText "extra.txt" "an extra ESP file\n";
   systemdBoot = writeText "systemd-bootaa64.efi" "MZ stand-in systemd-boot\n";
 
   esp = b.mkEspTree {
@@ -50,6 +58,7 @@ let
       "console=tty0"
     ];
     systemdBootEfi = systemdBoot;
+    devicetree = "${dtbs}/apple/t8103-j274.dtb";
     label = pure.bootLabel {
       distroName = "NixOS";
       codeName = "Test";
@@ -57,13 +66,53 @@ let
       kernelModDirVersion = "6.0.0";
     };
     loaderConf = pure.loaderConf { };
-    extraFiles."m1n1/boot.bin" = m1n1;
+    extraFiles = {
+      "m1n1/boot.bin" = m1n1;
+      "asahi/extra.txt" = extraEspFile;
+    };
+  };
+
+  # The starter flake.lock, pinned as nixosModules.default pins it, with this
+  # repository's flake.lock standing in for the inputs (and a made-up rev
+  # for nixos-image-tools itself).
+  ownLock = builtins.fromJSON (builtins.readFile ../../flake.lock);
+  pinOf = node: { inherit (node.locked) rev narHash lastModified; };
+  locks = {
+    nixpkgs = pinOf ownLock.nodes.nixpkgs;
+    nixos-apple-silicon = pinOf ownLock.nodes.nixos-apple-silicon // {
+      flakeLock = {
+        root = "root";
+        version = 7;
+        nodes = {
+          root.inputs = {
+            flake-compat = "flake-compat";
+            nixpkgs = "nixpkgs";
+          };
+          inherit (ownLock.nodes) flake-compat nixpkgs;
+        };
+      };
+    };
+    nixos-image-tools = {
+      rev = "0123456789abcdef0123456789abcdef01234567";
+      narHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+      lastModified = epoch;
+      flakeLock = ownLock;
+    };
   };
 
   root = b.mkRootTree {
     name = "${base}-root";
     inherit fs toplevel epoch;
-    etcNixos = import ../../lib/starter-config.nix (ids // { stateVersion = "26.05"; });
+    etcNixos = import ../../lib/starter-config.nix (ids // { stateVersion = "26.05"; inherit locks; });
+  };
+
+  # /etc/nixos from a flake's own source (nixosAsahi.etcNixosSource), here
+  # the template's directory, plus one file written over it.
+  rootOwnFlake = b.mkRootTree {
+    name = "${base}-root-own-flake";
+    inherit fs toplevel epoch;
+    etcNixosSource = ../../templates/default;
+    etcNixos."local.nix" = "{ }\n";
   };
 
   image = b.mkDiskImage {
@@ -92,6 +141,7 @@ let
     volumeId = pure.volumeId ids;
     kernelEfi = pure.efiFileName "${kernel}/Image";
     initrdEfi = pure.efiFileName "${initrd}/initrd";
+    devicetreeEfi = pure.efiFileName "${dtbs}/apple/t8103-j274.dtb";
     init = "${toplevel}/init";
   };
 
@@ -126,7 +176,8 @@ let
         for m in ["esp/m1n1/boot.bin", "esp/EFI/BOOT/BOOTAA64.EFI",
                   "esp/EFI/systemd/systemd-bootaa64.efi", "esp/loader/loader.conf",
                   "esp/loader/entries/nixos-generation-1.conf",
-                  "esp/" + exp["kernelEfi"], "esp/" + exp["initrdEfi"], "root.img"]:
+                  "esp/" + exp["kernelEfi"], "esp/" + exp["initrdEfi"],
+                  "esp/" + exp["devicetreeEfi"], "esp/asahi/extra.txt", "root.img"]:
             need(m in members, "zip lacks " + m)
         # Every directory entry comes before the files inside it.
         seen = set()
@@ -153,6 +204,9 @@ let
         grep -qx 'title NixOS' entry.conf
         grep -qx 'sort-key nixos' entry.conf
         grep -qx 'version Generation 1 NixOS Test 26.05.test (Linux 6.0.0), built on 2023-11-14' entry.conf
+        devicetree=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["devicetreeEfi"])' "$expectedPath")
+        # systemd-boot-builder.py writes it last (after a machine-id line).
+        test "$(tail -n 1 entry.conf)" = "devicetree /$devicetree"
         mkdir -p $out
         cp entry.conf members $out/
       '';
@@ -161,6 +215,7 @@ in
   inherit
     esp
     root
+    rootOwnFlake
     image
     package
     verify

@@ -37,6 +37,41 @@ let
   };
 
   starter = import ../../lib/starter-config.nix (btrfs // { stateVersion = "26.05"; });
+
+  # This repository's own flake.lock stands in for the inputs' locks.
+  ownLock = builtins.fromJSON (builtins.readFile ../../flake.lock);
+  pinOf = node: { inherit (node.locked) rev narHash lastModified; };
+  toolsRev = "0123456789abcdef0123456789abcdef01234567";
+  starterLocked = import ../../lib/starter-config.nix (
+    btrfs
+    // {
+      stateVersion = "26.05";
+      locks = {
+        nixpkgs = pinOf ownLock.nodes.nixpkgs;
+        # An input's own flake.lock: flake-compat is copied, nixpkgs followed.
+        nixos-apple-silicon = pinOf ownLock.nodes.nixos-apple-silicon // {
+          flakeLock = {
+            root = "root";
+            version = 7;
+            nodes = {
+              root.inputs = {
+                flake-compat = "flake-compat";
+                nixpkgs = "nixpkgs";
+              };
+              inherit (ownLock.nodes) flake-compat nixpkgs;
+            };
+          };
+        };
+        nixos-image-tools = {
+          rev = toolsRev;
+          narHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+          lastModified = 1785000000;
+          flakeLock = ownLock;
+        };
+      };
+    }
+  );
+  starterLock = builtins.fromJSON starterLocked."flake.lock";
   contains = needle: hay: builtins.match ".*${needle}.*" (builtins.replaceStrings [ "\n" ] [ " " ] hay) != null;
   throws = e: !(builtins.tryEval e).success;
 
@@ -56,17 +91,33 @@ let
     settings.version = "9.9.9";
   };
 
+  # Just enough of nixpkgs' lib for the settings module of lib/default.nix.
+  fakeLib = {
+    inherit (builtins) mapAttrs;
+    mkOverride = priority: content: {
+      _type = "override";
+      inherit priority content;
+    };
+  };
+
   tests = {
     mkAsahiPackageWiring = {
       actual = [
         (builtins.elemAt wired 0 == ../../modules/nixos-asahi-image.nix)
         (builtins.elemAt wired 1)
-        (builtins.elemAt wired 2)
+        ((builtins.elemAt wired 2) { lib = fakeLib; })
       ];
       expected = [
         true
         { nixosAsahi.enable = true; }
-        { nixosAsahi.version = "9.9.9"; }
+        # Priority 90: wins over the configuration's own plain definitions.
+        {
+          nixosAsahi.version = {
+            _type = "override";
+            priority = 90;
+            content = "9.9.9";
+          };
+        }
       ];
     };
     baseName = {
@@ -308,6 +359,149 @@ let
         false
         false
       ];
+    };
+    githubOriginal = {
+      actual = map pure.githubOriginal [
+        "github:NixOS/nixpkgs/nixos-unstable"
+        "github:nix-community/nixos-image-tools"
+        "git+https://example.org/x"
+      ];
+      expected = [
+        {
+          type = "github";
+          owner = "NixOS";
+          repo = "nixpkgs";
+          ref = "nixos-unstable";
+        }
+        {
+          type = "github";
+          owner = "nix-community";
+          repo = "nixos-image-tools";
+        }
+        null
+      ];
+    };
+    inputLockOfInput = {
+      actual =
+        let
+          l = pure.inputLock {
+            rev = toolsRev;
+            narHash = "sha256-x";
+            lastModified = 1;
+            outPath = toString ../..;
+          };
+        in
+        [
+          l.rev
+          l.lastModified
+          (l.flakeLock == ownLock)
+          (pure.inputLock {
+            narHash = "sha256-x";
+            outPath = toString ../..;
+          })
+        ];
+      expected = [
+        toolsRev
+        1
+        true
+        null
+      ];
+    };
+    starterNoLockWithoutPins = {
+      actual = starter ? "flake.lock";
+      expected = false;
+    };
+    starterLockFiles = {
+      actual = builtins.attrNames starterLocked;
+      expected = [
+        "configuration.nix"
+        "flake.lock"
+        "flake.nix"
+      ];
+    };
+    # Every input the flake declares is locked, follows as in flake.nix,
+    # original as its URL (else Nix would re-lock it).
+    starterLockShape = {
+      actual = {
+        inherit (starterLock) root version;
+        nodeNames = builtins.attrNames starterLock.nodes;
+        rootInputs = starterLock.nodes.root.inputs;
+        appleSiliconInputs = starterLock.nodes.nixos-apple-silicon.inputs;
+        toolsInputs = starterLock.nodes.nixos-image-tools.inputs;
+        nixpkgsOriginal = starterLock.nodes.nixpkgs.original;
+        nixpkgsLocked = starterLock.nodes.nixpkgs.locked;
+        toolsLocked = starterLock.nodes.nixos-image-tools.locked;
+        flakeCompat = starterLock.nodes.flake-compat == ownLock.nodes.flake-compat;
+      };
+      expected = {
+        root = "root";
+        version = 7;
+        nodeNames = [
+          "flake-compat"
+          "nixos-apple-silicon"
+          "nixos-image-tools"
+          "nixpkgs"
+          "root"
+        ];
+        rootInputs = {
+          nixpkgs = "nixpkgs";
+          nixos-apple-silicon = "nixos-apple-silicon";
+          nixos-image-tools = "nixos-image-tools";
+        };
+        appleSiliconInputs = {
+          flake-compat = "flake-compat";
+          nixpkgs = [ "nixpkgs" ];
+        };
+        toolsInputs = {
+          nixpkgs = [ "nixpkgs" ];
+          nixos-apple-silicon = [ "nixos-apple-silicon" ];
+        };
+        nixpkgsOriginal = ownLock.nodes.nixpkgs.original;
+        nixpkgsLocked = ownLock.nodes.nixpkgs.locked;
+        toolsLocked = {
+          type = "github";
+          owner = "nix-community";
+          repo = "nixos-image-tools";
+          rev = toolsRev;
+          narHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+          lastModified = 1785000000;
+        };
+        flakeCompat = true;
+      };
+    };
+    starterFlakeDeclaresLockedInputs = {
+      actual = map (s: contains s starterLocked."flake.nix") [
+        ''nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";''
+        ''nixos-apple-silicon.inputs.nixpkgs.follows = "nixpkgs";''
+        ''nixos-image-tools.inputs.nixos-apple-silicon.follows = "nixos-apple-silicon";''
+      ];
+      expected = [
+        true
+        true
+        true
+      ];
+    };
+    # Unpinned inputs and non-GitHub URLs are left for Nix to lock.
+    flakeLockForSkips = {
+      actual =
+        (pure.flakeLockFor [
+          {
+            name = "a";
+            url = "github:o/a";
+            lock = null;
+          }
+          {
+            name = "b";
+            url = "git+https://example.org/b";
+            lock = {
+              rev = toolsRev;
+              narHash = "sha256-x";
+            };
+          }
+        ]).nodes;
+      expected = {
+        root.inputs = { };
+      };
     };
     libExposesBuilders = {
       actual = builtins.all (n: lib'.${n} or null != null) [

@@ -8,7 +8,8 @@
 #     tests/nix/stand-in.nix (a labelled fixture standing in for nixpkgs'
 #     runCommand/writeText/closureInfo) and freshly built binaries;
 #  5. check the outputs outside Nix (gen-installer-data check, unzip -t, the
-#     Nix/Rust volume id agreement);
+#     Nix/Rust volume id agreement), and run mkimage once more as an
+#     unprivileged user (its user-namespace path) on the same layout;
 #  6. run tools/create-release.sh on a scratch clone.
 # Environment: NIT_TOOLS_BIN=dir with the four binaries (default: cargo build
 # --release here), NIT_CACHE=cache dir for tools/trixie-tools.sh.
@@ -111,9 +112,10 @@ for fs in btrfs ext4; do
   log=$(mktemp)
   if trees=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
     --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
-    --argstr extraPath "$extra_path" --argstr fs "$fs" -A esp -A root 2>"$log"); then
+    --argstr extraPath "$extra_path" --argstr fs "$fs" -A esp -A root -A rootOwnFlake 2>"$log"); then
     esp=$(echo "$trees" | grep -- '-esp$')
     rootdir=$(echo "$trees" | grep -- '-root$')
+    ownflake=$(echo "$trees" | grep -- '-root-own-flake$')
     if [ "$fs" = btrfs ]; then sys=$rootdir/@ store=$rootdir/@nix/store; else sys=$rootdir store=$rootdir/nix/store; fi
     missing=""
     for f in "$esp/EFI/BOOT/BOOTAA64.EFI" "$esp/EFI/systemd/systemd-bootaa64.efi" "$esp/loader/loader.conf" \
@@ -124,12 +126,71 @@ for fs in btrfs ext4; do
     [ "$fs" = btrfs ] && { [ -d "$rootdir/@home" ] && [ -d "$sys/nix" ] && [ -d "$sys/home" ]; } || [ "$fs" = ext4 ] || missing="$missing subvolume-dirs"
     compgen -G "$store/*-nixos-system-test" >/dev/null || missing="$missing store/*-nixos-system-test"
     if [ -z "$missing" ]; then ok "ESP and root trees ($fs)"; else fail "ESP and root trees ($fs): missing$missing"; fi
+    # The installed system's first `nixos-rebuild`: systemd-boot-builder.py
+    # deletes every ESP file marked under EFI/nixos/.extra-files, then copies
+    # boot.loader.systemd-boot.extraFiles again. Replayed on a copy, with the
+    # extraFiles the ESP was built from, the ESP must come out unchanged.
+    if extra_json=$(nix-instantiate --eval --strict --json tests/nix/stand-in-packaging.nix \
+      --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
+      --argstr extraPath "$extra_path" --argstr fs "$fs" -A esp.extraFiles 2>&1) &&
+      python3 - "$esp" "$extra_json" <<'PY'; then ok "ESP extra files survive a rebuild ($fs)"; else fail "ESP extra files survive a rebuild ($fs): $extra_json"; fi
+import filecmp, json, os, shutil, subprocess, sys, tempfile
+esp, extra = sys.argv[1], json.loads(sys.argv[2])
+assert sorted(extra) == ["asahi/extra.txt", "m1n1/boot.bin"], extra
+tmp = tempfile.mkdtemp()
+w = os.path.join(tmp, "esp")
+subprocess.run(["cp", "-r", "--no-preserve=mode", esp, w], check=True)
+marks = os.path.join(w, "EFI/nixos/.extra-files")
+for root, _, files in os.walk(marks, topdown=False):
+    actual = os.path.normpath(os.path.join(w, os.path.relpath(root, marks)))
+    for f in files:
+        if os.path.lexists(os.path.join(actual, f)):
+            os.unlink(os.path.join(actual, f))
+        os.unlink(os.path.join(root, f))
+    if not os.listdir(actual):
+        os.rmdir(actual)
+    os.rmdir(root)
+os.makedirs(marks, exist_ok=True)
+for dest, src in extra.items():  # copy-extra-files: install -D, plus the marker
+    os.makedirs(os.path.dirname(os.path.join(w, dest)), exist_ok=True)
+    shutil.copyfile(src, os.path.join(w, dest))
+    os.makedirs(os.path.dirname(os.path.join(marks, dest)), exist_ok=True)
+    open(os.path.join(marks, dest), "w").close()
+def listing(d):
+    return sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
+assert listing(esp) == listing(w), (listing(esp), listing(w))
+for f in listing(esp):
+    assert filecmp.cmp(os.path.join(esp, f), os.path.join(w, f), shallow=False), f
+shutil.rmtree(tmp)
+PY
     # The generated /etc/nixos must at least be valid Nix.
     if nix-instantiate --parse "$sys/etc/nixos/flake.nix" >/dev/null &&
       nix-instantiate --parse "$sys/etc/nixos/configuration.nix" >/dev/null; then
       ok "/etc/nixos parses ($fs)"
     else
       fail "/etc/nixos parses ($fs)"
+    fi
+    # Its flake.lock must lock every input exactly as flake.nix declares it:
+    # then Nix uses it without fetching anything (it would need the network
+    # here otherwise) and without changing it.
+    flakedir=$(mktemp -d)
+    cp "$sys/etc/nixos/"* "$flakedir/"
+    if out=$(nix --extra-experimental-features 'nix-command flakes' flake metadata --offline \
+      --no-update-lock-file --no-write-lock-file "path:$flakedir" 2>&1) &&
+      echo "$out" | grep -q "nixpkgs.*github:NixOS/nixpkgs/$(python3 -c 'import json; print(json.load(open("flake.lock"))["nodes"]["nixpkgs"]["locked"]["rev"])')"; then
+      ok "/etc/nixos flake.lock is complete and consistent ($fs)"
+    else
+      fail "/etc/nixos flake.lock is complete and consistent ($fs): $out"
+    fi
+    rm -rf "$flakedir"
+    # etcNixosSource: the template's directory, with etcNixos written over it.
+    if [ "$fs" = btrfs ]; then own=$ownflake/@; else own=$ownflake; fi
+    if cmp -s templates/default/flake.nix "$own/etc/nixos/flake.nix" &&
+      cmp -s templates/default/configuration.nix "$own/etc/nixos/configuration.nix" &&
+      [ "$(cat "$own/etc/nixos/local.nix")" = "{ }" ]; then
+      ok "/etc/nixos from a flake's own source ($fs)"
+    else
+      fail "/etc/nixos from a flake's own source ($fs): $(ls -la "$own/etc/nixos" 2>&1)"
     fi
   else
     tail -n 40 "$log" >&2
@@ -188,6 +249,88 @@ assert root["name"] == "nixos" and root["content"]["fs"] == fs and root["content
 if fs == "btrfs":
     assert sorted(s.lstrip("/") for s in root["content"]["subvolumes"]) == ["@", "@home", "@nix"], root["content"]["subvolumes"]
 PY
+done
+
+# --- 5b. mkimage's unprivileged path ---------------------------------------------------------
+# The stand-in builds run as root, so mkimage takes its root path there. Run
+# it once more as an unprivileged user (nobody, through setpriv) on the same
+# layout, with copies of the trees owned by that user, as a Nix build user
+# would: mkimage then maps the user to 0:0 in a user namespace. Every file
+# in the image must be owned by 0:0, and the ext4 image must be the one root
+# made.
+unpriv_uid=65534
+for fs in btrfs ext4; do
+  img=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
+    --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
+    --argstr extraPath "$extra_path" --argstr fs "$fs" -A image 2>/dev/null) || {
+    fail "unprivileged mkimage ($fs): no stand-in image"
+    continue
+  }
+  u=$(mktemp -d /tmp/nit-unpriv.XXXXXX)
+  chmod 755 "$u"
+  # The layout with each source replaced by a copy the user owns.
+  python3 - "$img/layout.json" "$u" <<'PY'
+import json, os, subprocess, sys
+layout, u = json.load(open(sys.argv[1])), sys.argv[2]
+for i, p in enumerate(layout["partitions"]):
+    c = p.get("content", {})
+    if "source" in c:
+        dst = os.path.join(u, "src%d" % i)
+        subprocess.run(["cp", "-a", c["source"], dst], check=True)
+        c["source"] = dst
+json.dump(layout, open(os.path.join(u, "layout.json"), "w"))
+PY
+  chown -R "$unpriv_uid:$unpriv_uid" "$u"
+  if setpriv --reuid="$unpriv_uid" --regid="$unpriv_uid" --clear-groups \
+    env PATH="$extra_path:$PATH" SOURCE_DATE_EPOCH=1700000000 TMPDIR="$u" \
+    "$tools_bin/mkimage" --layout "$u/layout.json" --output "$u/disk.img" >"$u/log" 2>&1; then
+    ok "unprivileged mkimage builds ($fs)"
+  else
+    fail "unprivileged mkimage builds ($fs): $(cat "$u/log")"
+    rm -rf "$u"
+    continue
+  fi
+  "$tools_bin/carve-partitions" extract "$u/disk.img" --partition nixos --output "$u/root.fs" >/dev/null 2>&1
+  if [ "$fs" = btrfs ]; then
+    owners=$(PATH="$extra_path:$PATH" btrfs inspect-internal dump-tree "$u/root.fs" | grep -E ' uid [0-9]+ gid [0-9]+ ')
+  else
+    # Every inode debugfs lists, directory by directory (ls -p: /ino/mode/uid/gid/name/size/).
+    owners=$(PATH="$extra_path:$PATH" python3 - "$u/root.fs" <<'PY'
+import subprocess, sys
+fs, todo, seen = sys.argv[1], ["/"], set()
+while todo:
+    d = todo.pop()
+    out = subprocess.run(["debugfs", "-R", 'ls -p "%s"' % d, fs], check=True,
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split("/")
+        if len(f) < 7 or f[5] in ("", ".", "..") or f[1] in ("0", *seen):
+            continue
+        seen.add(f[1])
+        print(" uid %s gid %s %s%s" % (f[3], f[4], d.rstrip("/") + "/", f[5]))
+        if f[2].startswith("04"):
+            todo.append(d.rstrip("/") + "/" + f[5])
+PY
+    )
+  fi
+  n=$(echo "$owners" | grep -c ' uid ' || true)
+  bad=$(echo "$owners" | grep -v ' uid 0 gid 0 ' || true)
+  if [ "$n" -ge 20 ] && [ -z "$bad" ]; then
+    ok "unprivileged mkimage: all $n inodes 0:0 ($fs)"
+  else
+    fail "unprivileged mkimage: $n inodes, not 0:0: $(echo "$bad" | head -n 5)"
+  fi
+  # ext4 images are reproducible; btrfs ones are not (mkimage's report says
+  # so: btrfs-progs takes the chunk tree UUID and the root's times from the
+  # clock), so only the ext4 image can be compared with root's.
+  if [ "$fs" = ext4 ]; then
+    if cmp -s "$u/disk.img" "$img/disk.img"; then
+      ok "unprivileged mkimage: the same image as root's ($fs)"
+    else
+      fail "unprivileged mkimage: the image differs from root's ($fs)"
+    fi
+  fi
+  rm -rf "$u"
 done
 
 # --- 6. create-release on a scratch clone -------------------------------------------------

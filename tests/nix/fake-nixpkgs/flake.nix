@@ -10,7 +10,6 @@
       systems = [
         "x86_64-linux"
         "aarch64-linux"
-        "x86_64-darwin"
         "aarch64-darwin"
       ];
       genAttrs =
@@ -26,14 +25,24 @@
       lib = {
         inherit genAttrs;
         optionalAttrs = c: a: if c then a else { };
+        mkDefault = content: {
+          _type = "override";
+          priority = 1000;
+          inherit content;
+        };
         optional = c: x: if c then [ x ] else [ ];
         getExe = _: notHere "lib.getExe";
         nixosSystem = _: notHere "lib.nixosSystem";
       };
-      legacyPackages = genAttrs systems (system: {
-        inherit system;
-        stdenv.hostPlatform.isLinux = builtins.match ".*-linux" system != null;
-        callPackage = _: _: notHere "callPackage";
-      });
+      legacyPackages =
+        genAttrs systems (system: {
+          inherit system;
+          stdenv.hostPlatform.isLinux = builtins.match ".*-linux" system != null;
+          callPackage = _: _: notHere "callPackage";
+        })
+        // {
+          # As the real nixos-unstable after the 26.05 branch-off does.
+          x86_64-darwin = throw "Nixpkgs 26.11 has dropped support for x86_64-darwin.";
+        };
     };
 }
