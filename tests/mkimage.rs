@@ -577,7 +577,7 @@ fn two_builds_at(
         tree_fn(&dir, reverse, mtime);
         let layout = layout_fn(&dir);
         let img = dir.join("disk.img");
-        let mut c = mkimage_cmd(&layout, &img, None);
+        let mut c = mkimage_cmd(&layout, &img, Some(&dir.join("report.json")));
         c.env("TMPDIR", dir.join("tmp"));
         run_ok(c);
         imgs.push(img);
@@ -639,6 +639,10 @@ fn reproducible_gpt_fat_ext4() {
         diff.len(),
         &diff[..diff.len().min(8)]
     );
+    // The report is a build output too: only the build directory may differ
+    // (TMPDIR and the temporary names mkimage used must not show).
+    let report = |img: &Path| fs::read_to_string(img.with_file_name("report.json")).unwrap();
+    assert_eq!(report(&a).replace("/b1/", "/b2/"), report(&b));
 }
 
 /// btrfs is not bit-reproducible: build twice and say exactly what differs,
