@@ -21,5 +21,6 @@ pub mod partition_table;
 pub mod progress;
 pub mod sparse;
 pub mod units;
+pub mod xattr;
 
 pub use error::{Error, Result};

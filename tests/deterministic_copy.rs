@@ -460,3 +460,80 @@ fn source_date_epoch_and_mtime_precedence() {
     );
     assert!(!d.exists());
 }
+
+/// Hard links between or inside store paths come from the host (`nix-store
+/// --optimise`), not from the paths' content: the copy of an optimised and
+/// of an unoptimised store is the same. A path listed twice is one path.
+#[test]
+fn store_hard_links_do_not_depend_on_the_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut listings = Vec::new();
+    for optimised in [false, true] {
+        let store = tmp.path().join(format!("store-{optimised}"));
+        let (a, b) = (store.join("aaaa-a"), store.join("bbbb-b"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        fs::write(a.join("same"), b"identical\n").unwrap();
+        if optimised {
+            fs::hard_link(a.join("same"), b.join("same")).unwrap();
+            fs::hard_link(a.join("same"), a.join("again")).unwrap();
+        } else {
+            fs::write(b.join("same"), b"identical\n").unwrap();
+            fs::write(a.join("again"), b"identical\n").unwrap();
+        }
+        let list = tmp.path().join(format!("paths-{optimised}"));
+        // b twice: two closures' lists concatenated.
+        fs::write(
+            &list,
+            format!("{}\n{}\n{}\n", a.display(), b.display(), b.display()),
+        )
+        .unwrap();
+        let dest = tmp.path().join(format!("dest-{optimised}"));
+        ok(&run(
+            &[&"--paths-from", &list, &"--mtime", &"7", &dest],
+            &[],
+        ));
+        listings.push(find_listing(&dest));
+    }
+    assert_eq!(listings[0], listings[1]);
+    assert!(
+        listings[0].contains("nix/store/aaaa-a/again f 644 1 "),
+        "{}",
+        listings[0]
+    );
+}
+
+/// What DEST's parent would pass down must not reach the copy: its setgid
+/// bit (02755 directories) and its default ACL (ACL xattrs on everything).
+#[test]
+fn parent_setgid_and_default_acl_do_not_leak() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let parent = tmp.path().join("parent");
+    fs::create_dir(&parent).unwrap();
+    fs::set_permissions(&parent, fs::Permissions::from_mode(0o2775)).unwrap();
+    let acl = Command::new("setfacl")
+        .args(["-d", "-m", "u::rwx,g::rwx,o::rx,u:nobody:rwx,m::rwx"])
+        .arg(&parent)
+        .status()
+        .expect("run setfacl (Debian package acl)");
+    assert!(acl.success(), "setfacl failed");
+    let dest = parent.join("dest");
+    ok(&run(&[&"--mtime", &"7", &src, &dest], &[]));
+    let reference = tmp.path().join("reference");
+    ok(&run(&[&"--mtime", &"7", &src, &reference], &[]));
+    assert_eq!(find_listing(&dest), find_listing(&reference));
+    for e in walkdir::WalkDir::new(&dest) {
+        let e = e.unwrap();
+        assert_eq!(
+            xattr_names(e.path()),
+            b"",
+            "{} has extended attributes",
+            e.path().display()
+        );
+        if e.file_type().is_dir() {
+            assert_eq!(mode(e.path()), 0o755, "{}", e.path().display());
+        }
+    }
+}

@@ -61,7 +61,7 @@ impl Plan {
     pub fn add_source(&mut self, src: &Path) -> Result<()> {
         let meta = src.symlink_metadata().ctx("read source", src)?;
         if meta.is_dir() {
-            self.add_tree_contents(src, Path::new(""))
+            self.add_tree_contents(src, Path::new(""), true)
         } else {
             let name = src.file_name().ok_or_else(|| {
                 Error::Invalid(format!(
@@ -69,20 +69,25 @@ impl Plan {
                     src.display()
                 ))
             })?;
-            self.add_one(src, PathBuf::from(name), &meta)
+            self.add_one(src, PathBuf::from(name), &meta, true)
         }
     }
 
     /// One store path: lands at DEST/nix/store/<basename>, whatever it is.
+    ///
+    /// Hard links are not kept here: a store path's content is its NAR,
+    /// which has none, so the links on disk come from the host (`nix-store
+    /// --optimise`, auto-optimise-store) and keeping them would make the
+    /// staged tree, and every image made from it, depend on that setting.
     pub fn add_store_path(&mut self, path: &Path) -> Result<()> {
         let name = path.file_name().ok_or_else(|| {
             Error::Invalid(format!("store path {} has no base name", path.display()))
         })?;
         let rel = Path::new("nix/store").join(name);
         let meta = path.symlink_metadata().ctx("read store path", path)?;
-        self.add_one(path, rel.clone(), &meta)?;
+        self.add_one(path, rel.clone(), &meta, false)?;
         if meta.is_dir() {
-            self.add_tree_contents(path, &rel)?;
+            self.add_tree_contents(path, &rel, false)?;
         }
         Ok(())
     }
@@ -100,7 +105,7 @@ impl Plan {
         Ok(())
     }
 
-    fn add_tree_contents(&mut self, root: &Path, base: &Path) -> Result<()> {
+    fn add_tree_contents(&mut self, root: &Path, base: &Path, keep_links: bool) -> Result<()> {
         for item in walkdir::WalkDir::new(root).min_depth(1).follow_links(false) {
             let item = item.map_err(|e| {
                 let path = e.path().unwrap_or(root).to_path_buf();
@@ -113,12 +118,18 @@ impl Plan {
                 .path()
                 .strip_prefix(root)
                 .expect("walkdir yields paths under its root");
-            self.add_one(item.path(), base.join(rel), &meta)?;
+            self.add_one(item.path(), base.join(rel), &meta, keep_links)?;
         }
         Ok(())
     }
 
-    fn add_one(&mut self, src: &Path, rel: PathBuf, meta: &std::fs::Metadata) -> Result<()> {
+    fn add_one(
+        &mut self,
+        src: &Path,
+        rel: PathBuf,
+        meta: &std::fs::Metadata,
+        keep_links: bool,
+    ) -> Result<()> {
         let ft = meta.file_type();
         let kind = if ft.is_dir() {
             Kind::Dir
@@ -147,7 +158,7 @@ impl Plan {
                 src.display()
             )));
         };
-        if !ft.is_dir() && meta.nlink() > 1 {
+        if keep_links && !ft.is_dir() && meta.nlink() > 1 {
             self.links.insert(rel.clone(), (meta.dev(), meta.ino()));
         }
         self.insert(Entry {
@@ -224,5 +235,8 @@ pub fn read_store_paths(file: &Path) -> Result<Vec<PathBuf>> {
         }
         paths.push(path.to_path_buf());
     }
+    // The same path twice (two closures' lists concatenated) is one path.
+    let mut seen = std::collections::HashSet::new();
+    paths.retain(|p| seen.insert(p.clone()));
     Ok(paths)
 }
