@@ -32,14 +32,13 @@ impl Guid {
             return Err(bad());
         }
         let hex: String = groups.concat();
+        // Checked before slicing: a multi-byte character would split there.
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
         let mut out = [0u8; 16];
         for (i, byte) in out.iter_mut().enumerate() {
             *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-            if !hex.as_bytes()[2 * i].is_ascii_hexdigit()
-                || !hex.as_bytes()[2 * i + 1].is_ascii_hexdigit()
-            {
-                return Err(bad());
-            }
         }
         Ok(Guid(out))
     }
@@ -170,6 +169,8 @@ mod tests {
         assert!(Guid::parse("G12A7328-F81F-11D2-BA4B-00A0C93EC93B").is_err());
         assert!(Guid::parse("C12A7328F81F11D2BA4B00A0C93EC93B").is_err());
         assert!(Guid::parse("+12A7328-F81F-11D2-BA4B-00A0C93EC93B").is_err());
+        // 12 bytes in the last group, one of them inside "é": no panic.
+        assert!(Guid::parse("C12A7328-F81F-11D2-BA4B-00A0C93ECé9").is_err());
     }
 
     #[test]

@@ -277,6 +277,23 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
             "is empty: give at least one partition".into(),
         ));
     }
+    let most = match table {
+        TableKind::Gpt => crate::partition_table::GPT_ENTRIES as usize,
+        TableKind::Mbr => 4,
+    };
+    if raw.partitions.len() > most {
+        return Err(err(
+            "partitions",
+            format!(
+                "has {} entries, more than the {most} a{} holds",
+                raw.partitions.len(),
+                match table {
+                    TableKind::Gpt => " GPT (as mkimage writes it)",
+                    TableKind::Mbr => "n MBR without logical partitions",
+                }
+            ),
+        ));
+    }
     let disk_guid = raw
         .disk_guid
         .as_deref()
@@ -328,15 +345,23 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
                 ),
             ));
         }
-        if table == TableKind::Mbr && !p.name.is_empty() {
-            // Names are harmless for MBR (they only appear in the report), keep them.
-        }
         let guid = p
             .guid
             .as_deref()
             .map(Guid::parse)
             .transpose()
             .map_err(wrap(&at("guid")))?;
+        if let Some(g) = guid {
+            if let Some(j) = partitions
+                .iter()
+                .position(|q: &PartitionSpec| q.guid == Some(g))
+            {
+                return Err(err(
+                    &at("guid"),
+                    format!("{g} is also partitions[{j}].guid: partition GUIDs must be unique"),
+                ));
+            }
+        }
         if table == TableKind::Mbr && guid.is_some() {
             return Err(err(
                 &at("guid"),

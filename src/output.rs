@@ -14,12 +14,49 @@ use std::sync::{Mutex, Once};
 static PENDING: Mutex<BTreeMap<u64, PathBuf>> = Mutex::new(BTreeMap::new());
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Child processes (mke2fs, mkfs.btrfs) to stop if we are stopped by a signal.
+static CHILDREN: Mutex<std::collections::BTreeSet<u32>> =
+    Mutex::new(std::collections::BTreeSet::new());
+
+/// Runs `cmd` to completion, capturing its output; a signal that stops us
+/// stops it too (the cleanup thread sends it SIGTERM).
+pub fn run_child(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    use std::process::Stdio;
+    install_signal_cleanup();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(pid);
+    let out = child.wait_with_output();
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&pid);
+    out
+}
+
 /// Removes its path from the signal cleanup list when dropped.
 pub struct CleanupGuard(u64);
 
 /// Register `path` (a file or directory tree) for removal on
 /// SIGINT/SIGTERM/SIGHUP until the guard is dropped.
 pub fn remove_on_signal(path: &Path) -> CleanupGuard {
+    install_signal_cleanup();
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    PENDING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, path.to_path_buf());
+    CleanupGuard(id)
+}
+
+fn install_signal_cleanup() {
     static HANDLER: Once = Once::new();
     HANDLER.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -28,6 +65,11 @@ pub fn remove_on_signal(path: &Path) -> CleanupGuard {
         if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
             std::thread::spawn(move || {
                 if let Some(sig) = signals.forever().next() {
+                    // Stop the tools first, so none writes on after we exit.
+                    for &pid in CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                        // SAFETY: kill(2) has no memory-safety requirements.
+                        unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+                    }
                     let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
                     for p in pending.values() {
                         let _ = std::fs::remove_dir_all(p).or_else(|_| std::fs::remove_file(p));
@@ -37,12 +79,6 @@ pub fn remove_on_signal(path: &Path) -> CleanupGuard {
             });
         }
     });
-    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    PENDING
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id, path.to_path_buf());
-    CleanupGuard(id)
 }
 
 impl Drop for CleanupGuard {

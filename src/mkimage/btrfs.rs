@@ -24,7 +24,8 @@ pub const NOT_REPRODUCIBLE: &[&str] = &[
     "chunk tree UUID: random, in every tree block header and every DEV_EXTENT item",
     "subvolume UUIDs: random, in the ROOT_ITEMs of the top level and each subvolume and as keys of the UUID tree",
     "times set by mkfs.btrfs itself follow the wall clock, not SOURCE_DATE_EPOCH: ROOT_ITEM otime/ctime, and atime/ctime/mtime of the top-level and subvolume root directories",
-    "inode times are copied from the source tree without clamping to SOURCE_DATE_EPOCH",
+    "inode times are copied from the source tree without clamping to SOURCE_DATE_EPOCH, ctime included, which no tool can set: a tree staged by deterministic-copy carries the time it was staged",
+    "inode numbers, directory item order and extent layout follow the readdir order of the source tree's filesystem (the same tree on tmpfs and on ext4 gives different filesystems)",
     "tree block checksums, which cover all of the above",
 ];
 

@@ -337,7 +337,9 @@ fn fat_options(spec: &PartitionSpec, sector_size: u32, seed_vol: u32, epoch: i64
     FatOptions {
         sector_size,
         volume_id: volume_id.unwrap_or(seed_vol),
-        label: label.unwrap_or_else(|| "NO NAME".into()),
+        // No label: no volume label entry, "NO NAME" in the boot sector
+        // only, as mkfs.fat does (blkid then reports none).
+        label: label.unwrap_or_default(),
         mtime: epoch,
     }
 }
@@ -378,7 +380,7 @@ fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
             match given {
                 Some(b) if b < min => {
                     return Err(Error::Invalid(format!(
-                        "{at}.size: FAT32 with {}-byte sectors holding {} needs at least {} ({min} bytes), the partition is {}: {} bytes missing",
+                        "{at}.size: FAT32 with {}-byte sectors holding {} needs at least {}, the partition is {}: {} bytes missing",
                         sector_size,
                         source.display(),
                         human(min),
@@ -387,7 +389,9 @@ fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
                     )))
                 }
                 Some(b) => (b, Some(est)),
-                None => (min, Some(est)),
+                // The smallest FAT32 holding the tree, + 10% + 1 MiB: room
+                // for a changed file without a full filesystem.
+                None => (align_up(min + min / 10 + MIB, ALIGN), Some(est)),
             }
         }
         Content::Ext4 { source, .. } => {
@@ -553,7 +557,7 @@ fn fill(
                 volume_id.is_some(),
                 purpose,
             ));
-            r.label = Some(label.clone().unwrap_or_else(|| opts.label.clone()));
+            r.label = label.clone();
             r.fat = Some(write_fat32(image.file(), p.offset, p.size, source, &opts)?);
         }
         Content::Ext4 {
