@@ -1,7 +1,7 @@
 # System-independent library of this flake (`nixos-image-tools.lib`).
 #   pure helpers (pure.nix): volumeId, espUuid, zipName, diskLayout, installerEntryArgs, ...
 #   withPkgs pkgs: the builders bound to a package set
-#     { mkEspTree, mkRootTree, mkDiskImage, mkInstallerPackage }
+#     { mkEspTree, mkRootStaging, mkRootTree, mkDiskImage, mkInstallerPackage }
 #   mkAsahiPackage / mkAsahiImage { nixosConfiguration, settings ? { } }:
 #     package a downstream nixosConfigurations.<x> with one call.
 {
@@ -21,6 +21,7 @@ let
     {
       nixos-image-tools = tools;
       mkEspTree = pkgs.callPackage ./make-esp-tree.nix { };
+      mkRootStaging = pkgs.callPackage ./stage-root.nix { nixos-image-tools = tools; };
       mkRootTree = pkgs.callPackage ./make-root-tree.nix { nixos-image-tools = tools; };
       mkDiskImage = pkgs.callPackage ./make-disk-image.nix { nixos-image-tools = tools; };
       mkInstallerPackage = pkgs.callPackage ./make-installer-package.nix { nixos-image-tools = tools; };

@@ -49,6 +49,20 @@ let
         null;
   };
 
+  rootArgs = {
+    fs = cfg.fsType;
+    toplevel = config.system.build.toplevel;
+    inherit (cfg) etcNixos etcNixosSource;
+    inherit (cfg) extraStorePaths epoch;
+  };
+
+  # The image stages the root tree in its own build directory (see
+  # make-disk-image.nix: in the sandbox, mkimage must read a tree the build
+  # user created). rootTree is the same tree as a store path of its own, for
+  # inspection (system.build.asahiRootTree); the image does not depend on it.
+  mkRootStaging = import ./stage-root.nix { inherit writeText closureInfo nixos-image-tools; };
+  rootStaging = mkRootStaging rootArgs;
+
   rootTree =
     import ./make-root-tree.nix
       {
@@ -59,13 +73,7 @@ let
           nixos-image-tools
           ;
       }
-      {
-        name = "${pure.packageBaseName ids}-root";
-        fs = cfg.fsType;
-        toplevel = config.system.build.toplevel;
-        inherit (cfg) etcNixos etcNixosSource;
-        inherit (cfg) extraStorePaths epoch;
-      };
+      (rootArgs // { name = "${pure.packageBaseName ids}-root"; });
 
   image =
     import ./make-disk-image.nix
@@ -76,12 +84,13 @@ let
       {
         name = "${pure.packageBaseName ids}-image";
         inherit (cfg) epoch;
+        stageRoot = rootStaging;
         layout = pure.diskLayout {
           fs = cfg.fsType;
           inherit (cfg) seed sectorSize espSize;
           volumeId = pure.volumeId ids;
           espSource = espTree;
-          rootSource = rootTree;
+          rootSource = "root";
         };
       };
 

@@ -82,7 +82,9 @@ rec {
   ];
 
   # The attrset handed to `mkimage --layout` (as JSON). Sources may be store
-  # paths; their string context makes them build inputs.
+  # paths; their string context makes them build inputs. A relative source
+  # is resolved against the layout file's directory: rootSource = "root"
+  # names the tree make-disk-image.nix stages there (stageRoot).
   diskLayout =
     {
       fs,

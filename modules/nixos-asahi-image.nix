@@ -341,6 +341,8 @@ in
 
         system.build = {
           asahiEspTree = built.espTree;
+          # The root tree as a store path, for inspection: asahiImage stages
+          # the same tree in its own build (lib/make-disk-image.nix).
           asahiRootTree = built.rootTree;
           asahiImage = built.image;
           asahiPackage = built.package;

@@ -1,6 +1,7 @@
 # The packaging pipeline on a tiny system: fake kernel/initrd/toplevel, an ESP
-# with m1n1/boot.bin, a root tree, mkimage, carve-partitions + gen-installer-data,
-# then checks of the result. Runs on any Linux (no aarch64, no VM).
+# with m1n1/boot.bin, a root tree (staged inside the image build), mkimage,
+# carve-partitions + gen-installer-data, then checks of the result. Runs on
+# any Linux (no aarch64, no VM).
 # Used by the flake's checks.<system>.packaging-* (real nixpkgs) and by
 # tests/nix/run.sh (through tests/nix/stand-in.nix) -- the same lib/ files.
 {
@@ -100,11 +101,14 @@ let
     };
   };
 
-  root = b.mkRootTree {
-    name = "${base}-root";
+  rootArgs = {
     inherit fs toplevel epoch;
     etcNixos = import ../../lib/starter-config.nix (ids // { stateVersion = "26.05"; inherit locks; });
   };
+
+  # The image stages the root tree itself (stageRoot); this store path holds
+  # the same tree, for the checks of tests/nix/run.sh.
+  root = b.mkRootTree (rootArgs // { name = "${base}-root"; });
 
   # /etc/nixos from a flake's own source (nixosAsahi.etcNixosSource), here
   # the template's directory, plus one file written over it.
@@ -124,8 +128,9 @@ let
       espSize = if sectorSize == 512 then "40MiB" else "300MiB";
       volumeId = pure.volumeId ids;
       espSource = esp;
-      rootSource = root;
+      rootSource = "root";
     };
+    stageRoot = b.mkRootStaging rootArgs;
   };
 
   package = b.mkInstallerPackage {

@@ -1,4 +1,5 @@
-# Assertions on lib/pure.nix (and the starter configuration). Evaluate with
+# Assertions on lib/pure.nix (and the starter configuration, and how
+# make-disk-image.nix takes a root staging). Evaluate with
 #   nix-instantiate --eval --strict tests/nix/pure-tests.nix
 # It yields the list of test names when all pass and throws on the first
 # failure. The expected volume ids were computed with `printf %s NAME | sha256sum`.
@@ -100,7 +101,83 @@ let
     };
   };
 
+  # make-disk-image.nix with a runCommand that records its arguments: how
+  # the image derivation takes a root staging (lib/stage-root.nix).
+  mkDiskImage = import ../../lib/make-disk-image.nix {
+    runCommand = name: env: script: { inherit name env script; };
+    nixos-image-tools = "tools";
+    e2fsprogs = "e2fsprogs";
+    btrfs-progs = "btrfs-progs";
+  };
+  stagedLayout = pure.diskLayout {
+    fs = "ext4";
+    seed = "s";
+    espSource = "/esp";
+    rootSource = "root";
+    volumeId = "0x12cea600";
+  };
+  fakeStaging = {
+    nativeBuildInputs = [ "staging-tools" ];
+    env.rootFs = "ext4";
+    passAsFile = [ "rootEtcFilesList" ];
+    script = "stage-the-root\n";
+  };
+  stagedImage = mkDiskImage {
+    layout = stagedLayout;
+    stageRoot = fakeStaging;
+  };
+  unstagedImage = mkDiskImage { inherit layout; };
+  # A staging, but the layout reads the root from elsewhere (/root).
+  misplacedStaging = mkDiskImage {
+    inherit layout;
+    stageRoot = fakeStaging;
+  };
+  # Any text, across lines (builtins.match's "." stops at a newline).
+  any = "(.|\n)*";
+
   tests = {
+    stagedRootSourceIsRelative = {
+      actual = (builtins.elemAt stagedLayout.partitions 1).content.source;
+      expected = "root";
+    };
+    diskImageStagesRoot = {
+      actual = {
+        inherit (stagedImage.env) rootFs passAsFile nativeBuildInputs;
+        # ./root is staged before mkimage reads the layout in the build directory.
+        order =
+          builtins.match "${any}rootDir=root\nstage-the-root\n${any}cp \"\\$layoutJSONPath\" layout.json\nmkimage --layout layout.json ${any}" stagedImage.script != null;
+      };
+      expected = {
+        rootFs = "ext4";
+        passAsFile = [
+          "layoutJSON"
+          "rootEtcFilesList"
+        ];
+        nativeBuildInputs = [
+          "tools"
+          "e2fsprogs"
+          "btrfs-progs"
+          "staging-tools"
+        ];
+        order = true;
+      };
+    };
+    diskImageWithoutStaging = {
+      actual = {
+        stages = builtins.match "${any}rootDir=${any}" unstagedImage.script != null;
+        inherit (unstagedImage.env) passAsFile;
+        source = (builtins.elemAt (builtins.fromJSON unstagedImage.env.layoutJSON).partitions 1).content.source;
+      };
+      expected = {
+        stages = false;
+        passAsFile = [ "layoutJSON" ];
+        source = "/root";
+      };
+    };
+    diskImageStagingNeedsRootSource = {
+      actual = throws misplacedStaging.env;
+      expected = true;
+    };
     mkAsahiPackageWiring = {
       actual = [
         (builtins.elemAt wired 0 == ../../modules/nixos-asahi-image.nix)

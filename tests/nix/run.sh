@@ -8,8 +8,9 @@
 #     tests/nix/stand-in.nix (a labelled fixture standing in for nixpkgs'
 #     runCommand/writeText/closureInfo) and freshly built binaries;
 #  5. check the outputs outside Nix (gen-installer-data check, unzip -t, the
-#     Nix/Rust volume id agreement), and run mkimage once more as an
-#     unprivileged user (its user-namespace path) on the same layout;
+#     Nix/Rust volume id agreement), and run the image derivation's builder
+#     once more as an unprivileged user on root-owned store paths, as in a
+#     sandbox (it stages the root itself; mkimage's user-namespace path);
 #  6. run tools/create-release.sh on a scratch clone.
 # Environment: NIT_TOOLS_BIN=dir with the four binaries (default: cargo build
 # --release here), NIT_CACHE=cache dir for tools/trixie-tools.sh.
@@ -251,46 +252,83 @@ if fs == "btrfs":
 PY
 done
 
-# --- 5b. mkimage's unprivileged path ---------------------------------------------------------
-# The stand-in builds run as root, so mkimage takes its root path there. Run
-# it once more as an unprivileged user (nobody, through setpriv) on the same
-# layout, with copies of the trees owned by that user, as a Nix build user
-# would: mkimage then maps the user to 0:0 in a user namespace. Every file
-# in the image must be owned by 0:0, and the ext4 image must be the one root
-# made.
+# --- 5b. the image build as a sandboxed build user ------------------------------------------
+# The stand-in builds run as root, without a sandbox. In a real sandbox the
+# builder runs as an unprivileged build user, and every input store path
+# (the closure, the ESP tree, another derivation's root tree) belongs to
+# root outside the build's user namespace. Emulated here: the image
+# derivation's own builder, with the derivation's environment, runs as
+# nobody (setpriv) with HOME, TMPDIR and the build directory owned by
+# nobody, on the root-owned store paths. It must stage the root tree itself
+# and build the image (mkimage's user-namespace path); every inode in the
+# root filesystem must be 0:0 (debugfs, btrfs inspect-internal dump-tree),
+# and the ext4 image must be byte-identical to root's. The old way, mkimage
+# as that user on the root tree from its own derivation, must be refused.
 unpriv_uid=65534
 for fs in btrfs ext4; do
-  img=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
+  if ! res=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
     --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
-    --argstr extraPath "$extra_path" --argstr fs "$fs" -A image 2>/dev/null) || {
-    fail "unprivileged mkimage ($fs): no stand-in image"
+    --argstr extraPath "$extra_path" --argstr fs "$fs" -A image -A root 2>/dev/null); then
+    fail "sandboxed image build ($fs): no stand-in image"
     continue
-  }
-  u=$(mktemp -d /tmp/nit-unpriv.XXXXXX)
+  fi
+  img=$(echo "$res" | grep -- '-image$')
+  rootdir=$(echo "$res" | grep -- '-root$')
+  drv=$(nix-store -q --deriver "$img")
+  if [ "$(stat -c %u:%g "$rootdir")" != 0:0 ] || ! [ -e "$drv" ]; then
+    fail "sandboxed image build ($fs): the store must be root's (owner $(stat -c %u:%g "$rootdir")) and hold $drv"
+    continue
+  fi
+  u=$(mktemp -d /tmp/nit-sandbox.XXXXXX)
   chmod 755 "$u"
-  # The layout with each source replaced by a copy the user owns.
-  python3 - "$img/layout.json" "$u" <<'PY'
+  mkdir "$u/build" "$u/outputs" "$u/old"
+  chown "$unpriv_uid:$unpriv_uid" "$u/build" "$u/outputs" "$u/old"
+  # Run the derivation's builder as Nix would: its environment, passAsFile
+  # attributes as files in the build directory, $out redirected to a
+  # directory the user may write.
+  if nix --extra-experimental-features nix-command show-derivation "$drv" >"$u/drv.json" &&
+    python3 - "$u/drv.json" "$drv" "$u/build" "$u/outputs/out" "$unpriv_uid" >"$u/log" 2>&1 <<'PY'; then
 import json, os, subprocess, sys
-layout, u = json.load(open(sys.argv[1])), sys.argv[2]
-for i, p in enumerate(layout["partitions"]):
-    c = p.get("content", {})
-    if "source" in c:
-        dst = os.path.join(u, "src%d" % i)
-        subprocess.run(["cp", "-a", c["source"], dst], check=True)
-        c["source"] = dst
-json.dump(layout, open(os.path.join(u, "layout.json"), "w"))
+drvs, drv, build, out, uid = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+d = drvs[drv]
+env = dict(d["env"])
+for name in env.pop("passAsFile", "").split():
+    path = os.path.join(build, ".attr-" + name)
+    with open(path, "w") as f:
+        f.write(env.pop(name))
+    os.chown(path, int(uid), int(uid))
+    env[name + "Path"] = path
+env["out"] = out
+for k in ["NIX_BUILD_TOP", "TMPDIR", "TEMPDIR", "TMP", "TEMP", "HOME"]:
+    env[k] = build
+env.update(NIX_STORE="/nix/store", NIX_BUILD_CORES="1", PWD=build)
+sys.exit(subprocess.run(["/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
+                         d["builder"], *d["args"]], env=env, cwd=build).returncode)
 PY
-  chown -R "$unpriv_uid:$unpriv_uid" "$u"
-  if setpriv --reuid="$unpriv_uid" --regid="$unpriv_uid" --clear-groups \
-    env PATH="$extra_path:$PATH" SOURCE_DATE_EPOCH=1700000000 TMPDIR="$u" \
-    "$tools_bin/mkimage" --layout "$u/layout.json" --output "$u/disk.img" >"$u/log" 2>&1; then
-    ok "unprivileged mkimage builds ($fs)"
+    ok "sandboxed image build: the builder stages the root tree and runs mkimage as a build user ($fs)"
   else
-    fail "unprivileged mkimage builds ($fs): $(cat "$u/log")"
+    fail "sandboxed image build ($fs): $(tail -n 20 "$u/log")"
     rm -rf "$u"
     continue
   fi
-  "$tools_bin/carve-partitions" extract "$u/disk.img" --partition nixos --output "$u/root.fs" >/dev/null 2>&1
+  out=$u/outputs/out
+  # The report names neither the build directory nor a temporary path.
+  if grep -q "$u/build" "$out/report.json"; then
+    fail "sandboxed image build: the report names the build directory $u/build ($fs)"
+  elif python3 - "$out/report.json" "$img/report.json" "$out" "$img" <<'PY'; then ok "sandboxed image build: the report is root's but for \$out and the user namespace ($fs)"; else fail "sandboxed image build: the report differs from root's ($fs)"; fi
+import difflib, json, re, sys
+mine = open(sys.argv[1]).read().replace(sys.argv[3], sys.argv[4])
+theirs = open(sys.argv[2]).read()
+# The build user's mkfs ran in a user namespace; root's did not.
+ns = re.compile(r'"userNamespace": *true')
+if not ns.search(mine) or ns.search(theirs):
+    sys.exit("the build user's mkfs should run in a user namespace, root's not")
+mine = ns.sub('"userNamespace": false', mine)
+if mine != theirs:
+    a, b = json.loads(mine), json.loads(theirs)
+    sys.exit("".join(difflib.unified_diff(json.dumps(b, indent=1).splitlines(True), json.dumps(a, indent=1).splitlines(True), n=1)))
+PY
+  "$tools_bin/carve-partitions" extract "$out/disk.img" --partition nixos --output "$u/root.fs" >/dev/null 2>&1
   if [ "$fs" = btrfs ]; then
     owners=$(PATH="$extra_path:$PATH" btrfs inspect-internal dump-tree "$u/root.fs" | grep -E ' uid [0-9]+ gid [0-9]+ ')
   else
@@ -316,19 +354,47 @@ PY
   n=$(echo "$owners" | grep -c ' uid ' || true)
   bad=$(echo "$owners" | grep -v ' uid 0 gid 0 ' || true)
   if [ "$n" -ge 20 ] && [ -z "$bad" ]; then
-    ok "unprivileged mkimage: all $n inodes 0:0 ($fs)"
+    ok "sandboxed image build: all $n inodes 0:0 ($fs)"
   else
-    fail "unprivileged mkimage: $n inodes, not 0:0: $(echo "$bad" | head -n 5)"
+    fail "sandboxed image build: $n inodes, not 0:0: $(echo "$bad" | head -n 5)"
   fi
-  # ext4 images are reproducible; btrfs ones are not (mkimage's report says
-  # so: btrfs-progs takes the chunk tree UUID and the root's times from the
-  # clock), so only the ext4 image can be compared with root's.
   if [ "$fs" = ext4 ]; then
-    if cmp -s "$u/disk.img" "$img/disk.img"; then
-      ok "unprivileged mkimage: the same image as root's ($fs)"
+    # ext4 images are reproducible; btrfs ones are not (mkimage's report says
+    # so: btrfs-progs takes the chunk tree UUID and the root's times from the
+    # clock), so only the ext4 image can be compared with root's.
+    if cmp -s "$out/disk.img" "$img/disk.img"; then
+      ok "sandboxed image build: the same image as root's ($fs)"
     else
-      fail "unprivileged mkimage: the image differs from root's ($fs)"
+      fail "sandboxed image build: the image differs from root's ($fs)"
     fi
+    # The tree staged in the image build is the one make-root-tree.nix
+    # outputs (system.build.asahiRootTree): the same paths.
+    if diff <(echo "$owners" | sed 's/^ uid [0-9]* gid [0-9]* //' | grep -vx '/lost+found' | sort) \
+      <(cd "$rootdir" && find . -mindepth 1 | sed 's/^\.//' | sort) >"$u/diff"; then
+      ok "sandboxed image build: the image holds the paths of the root tree derivation ($fs)"
+    else
+      fail "sandboxed image build: the image and the root tree derivation differ ($fs): $(head -n 10 "$u/diff")"
+    fi
+  fi
+  # The old way: mkimage as the build user on the root tree from another
+  # derivation (owned by root, as store paths in the sandbox are not owned
+  # by the build user) is refused, which is why the image stages its own.
+  python3 - "$img/layout.json" "$rootdir" "$u/old/layout.json" <<'PY'
+import json, sys
+layout = json.load(open(sys.argv[1]))
+for p in layout["partitions"]:
+    if p.get("content", {}).get("source") == "root":
+        p["content"]["source"] = sys.argv[2]
+json.dump(layout, open(sys.argv[3], "w"))
+PY
+  if setpriv --reuid="$unpriv_uid" --regid="$unpriv_uid" --clear-groups \
+    env PATH="$extra_path:$PATH" SOURCE_DATE_EPOCH=1700000000 TMPDIR="$u/old" HOME="$u/old" \
+    "$tools_bin/mkimage" --layout "$u/old/layout.json" --output "$u/old/disk.img" >"$u/old.log" 2>&1; then
+    fail "old way: mkimage as a build user on a root-owned root tree should be refused ($fs)"
+  elif grep -q "is owned by 0:0, not by the caller $unpriv_uid:$unpriv_uid" "$u/old.log"; then
+    ok "old way: mkimage as a build user refuses the root-owned root tree derivation ($fs)"
+  else
+    fail "old way: refused, but not for ownership ($fs): $(cat "$u/old.log")"
   fi
   rm -rf "$u"
 done
