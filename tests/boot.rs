@@ -7,6 +7,9 @@
 //! It emulates eight machines (a few minutes) and installs packages, so it
 //! does not run with a plain `cargo test`:
 //! `cargo test --test boot -- --ignored` (or `tests/boot/run.sh`).
+//!
+//! Linux only: it drives Linux tools (and Linux-only system calls).
+#![cfg(target_os = "linux")]
 use std::process::Command;
 
 #[test]

@@ -1,6 +1,9 @@
 //! carve-partitions against disk images built by the standard tools
 //! (sgdisk / sfdisk, mkfs.vfat + mcopy, mkfs.ext4 -d) at 512 and 4096-byte
 //! sectors, judged by dd, mcopy, 7z, unzip and an installer-style reader.
+//!
+//! Linux only: it drives Linux tools (and Linux-only system calls).
+#![cfg(target_os = "linux")]
 
 mod common;
 

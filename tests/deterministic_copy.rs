@@ -1,5 +1,8 @@
 //! deterministic-copy, driven as a binary on real trees and checked with
 //! `find -printf`, stat and libc xattr calls.
+//!
+//! Linux only: it drives Linux tools (and Linux-only system calls).
+#![cfg(target_os = "linux")]
 
 use filetime::FileTime;
 use std::ffi::CString;
@@ -61,10 +64,19 @@ fn find_listing(dest: &Path) -> String {
         .output()
         .expect("run find (Debian package findutils)");
     assert!(out.status.success());
+    // A directory's size and link count depend on the filesystem (tmpfs,
+    // btrfs and xfs differ from ext4), not on the copy: shown as "-".
     let mut lines: Vec<_> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(str::to_owned)
+        .map(|l| {
+            let mut f: Vec<&str> = l.splitn(7, ' ').collect();
+            if f.get(1) == Some(&"d") {
+                f[3] = "-";
+                f[5] = "-";
+            }
+            f.join(" ")
+        })
         .collect();
     lines.sort();
     lines.join("\n")
@@ -164,10 +176,10 @@ fn copies_tree_with_normalised_attributes() {
     ok(&run(&[&"--mtime", &"1234567", &src, &dest], &[]));
 
     let expected = "\
-\x20d 755 4 1234567.0000000000 4096 
-a d 755 3 1234567.0000000000 4096 
-a/b d 755 3 1234567.0000000000 4096 
-a/b/c d 755 2 1234567.0000000000 4096 
+\x20d 755 - 1234567.0000000000 - 
+a d 755 - 1234567.0000000000 - 
+a/b d 755 - 1234567.0000000000 - 
+a/b/c d 755 - 1234567.0000000000 - 
 a/b/c/setuid f 755 1 1234567.0000000000 5 
 a/b/c/tool-link f 755 3 1234567.0000000000 10 
 a/b/rel-link l 777 1 1234567.0000000000 10 ../private
@@ -175,7 +187,7 @@ a/b/tool f 755 3 1234567.0000000000 10
 a/private f 644 1 1234567.0000000000 8 
 abs-link l 777 1 1234567.0000000000 13 /etc/hostname
 dangling l 777 1 1234567.0000000000 14 does/not/exist
-empty d 755 2 1234567.0000000000 4096 
+empty d 755 - 1234567.0000000000 - 
 readonly f 644 1 1234567.0000000000 3 
 sparse f 644 1 1234567.0000000000 67108864 
 zz-tool-link f 755 3 1234567.0000000000 10 ";
@@ -359,16 +371,16 @@ fn store_paths_land_under_nix_store() {
         &[],
     ));
     let expected = "\
-\x20d 755 3 10.0000000000 4096 
+\x20d 755 - 10.0000000000 - 
 etc-file f 644 1 10.0000000000 1 
-nix d 755 4 10.0000000000 4096 
-nix/store d 755 3 10.0000000000 4096 
-nix/store/aaaa-foo-1.0 d 755 3 10.0000000000 4096 
-nix/store/aaaa-foo-1.0/bin d 755 2 10.0000000000 4096 
+nix d 755 - 10.0000000000 - 
+nix/store d 755 - 10.0000000000 - 
+nix/store/aaaa-foo-1.0 d 755 - 10.0000000000 - 
+nix/store/aaaa-foo-1.0/bin d 755 - 10.0000000000 - 
 nix/store/aaaa-foo-1.0/bin/foo f 755 1 10.0000000000 19 
 nix/store/aaaa-foo-1.0/default l 777 1 10.0000000000 7 bin/foo
 nix/store/bbbb-bar.conf f 644 1 10.0000000000 4 
-nix/var d 755 2 10.0000000000 4096 ";
+nix/var d 755 - 10.0000000000 - ";
     assert_eq!(find_listing(&dest), expected);
     assert_eq!(
         fs::read(dest.join("nix/store/aaaa-foo-1.0/bin/foo")).unwrap(),
@@ -512,13 +524,21 @@ fn parent_setgid_and_default_acl_do_not_leak() {
     make_tree(&src);
     let parent = tmp.path().join("parent");
     fs::create_dir(&parent).unwrap();
-    fs::set_permissions(&parent, fs::Permissions::from_mode(0o2775)).unwrap();
+    // The Nix build sandbox refuses both (EPERM / ENOTSUP): then this test
+    // only shows that the copy equals one made elsewhere.
+    if fs::set_permissions(&parent, fs::Permissions::from_mode(0o2775)).is_err() {
+        eprintln!("note: setgid refused here; the setgid check is skipped");
+    }
     let acl = Command::new("setfacl")
         .args(["-d", "-m", "u::rwx,g::rwx,o::rx,u:nobody:rwx,m::rwx"])
         .arg(&parent)
-        .status()
+        .output()
         .expect("run setfacl (Debian package acl)");
-    assert!(acl.success(), "setfacl failed");
+    if !acl.status.success() {
+        let err = String::from_utf8_lossy(&acl.stderr);
+        assert!(err.contains("not supported"), "setfacl failed: {err}");
+        eprintln!("note: ACLs refused here; the ACL check is skipped");
+    }
     let dest = parent.join("dest");
     ok(&run(&[&"--mtime", &"7", &src, &dest], &[]));
     let reference = tmp.path().join("reference");

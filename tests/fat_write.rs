@@ -2,6 +2,9 @@
 //! must find nothing, mtools and the fatfs crate must read every file back
 //! byte for byte, blkid/dosfslabel must see the label and volume id, and
 //! the same tree must always give the same bytes.
+//!
+//! Linux only: it drives Linux tools (and Linux-only system calls).
+#![cfg(target_os = "linux")]
 
 use nixos_image_tools::fat::write::{min_fat32_size, write_fat32, FatOptions, FatReport};
 use std::collections::BTreeMap;

@@ -1,5 +1,8 @@
 //! gen-installer-data against real zips (written by Python's zipfile, the
 //! installer's own reader, and by Info-ZIP's `zip`) and hand-built manifests.
+//!
+//! Linux only: it drives Linux tools (and Linux-only system calls).
+#![cfg(target_os = "linux")]
 
 use nixos_image_tools::manifest::{
     Manifest, ManifestPartitions, Member, MemberKind, PartitionInfo, MANIFEST_VERSION,

@@ -1,5 +1,8 @@
 //! mkimage, judged by real tools: sgdisk, fdisk, sfdisk, fsck.vfat, mtools,
 //! and trixie's e2fsck/debugfs/btrfs (tests/common/trixie.rs).
+//!
+//! Linux only: it drives Linux tools (and Linux-only system calls).
+#![cfg(target_os = "linux")]
 
 #[path = "common/trixie.rs"]
 mod trixie;

@@ -5,36 +5,45 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io;
+#[cfg(target_os = "linux")]
 use std::os::fd::AsRawFd;
 use std::sync::RwLock;
 
 /// `_IOW(0x94, 9, int)`: share all of the source's extents with the destination.
-#[cfg(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64",
-    target_arch = "loongarch64",
-    target_arch = "s390x"
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "riscv64",
+        target_arch = "loongarch64",
+        target_arch = "s390x"
+    )
 ))]
 const FICLONE: libc::Ioctl = 0x4004_9409;
-#[cfg(any(
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "sparc64"
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "powerpc",
+        target_arch = "powerpc64",
+        target_arch = "mips",
+        target_arch = "mips64",
+        target_arch = "sparc64"
+    )
 ))]
 const FICLONE: libc::Ioctl = 0x8004_9409;
 
 /// Source devices on which a reflink into the destination has failed, so
 /// that each file there costs no extra syscall.
 #[derive(Default)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub struct ReflinkMemo {
     unsupported: RwLock<HashSet<u64>>,
 }
 
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 impl ReflinkMemo {
     fn worth_trying(&self, dev: u64) -> bool {
         !self.unsupported.read().unwrap().contains(&dev)
@@ -57,6 +66,7 @@ pub fn copy_data(
     if size == 0 {
         return Ok(());
     }
+    #[cfg(target_os = "linux")]
     if memo.worth_trying(dev) {
         // SAFETY: FICLONE takes the source descriptor as its argument.
         let r = unsafe { libc::ioctl(dst.as_raw_fd(), FICLONE, src.as_raw_fd()) };
@@ -71,6 +81,8 @@ pub fn copy_data(
             _ => return Err(err),
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (dev, memo);
     if sparse {
         dst.set_len(size)?;
         crate::sparse::copy_range_sparse(src, 0, dst, 0, size, |_| {})?;
@@ -79,8 +91,15 @@ pub fn copy_data(
     copy_dense(src, dst, size)
 }
 
+/// Elsewhere than Linux: plain read/write (correct, only slower).
+#[cfg(not(target_os = "linux"))]
+fn copy_dense(src: &File, dst: &File, size: u64) -> io::Result<()> {
+    read_write(src, dst, size)
+}
+
 /// copy_file_range over the whole file; on filesystems or kernels that
 /// refuse it, plain read/write.
+#[cfg(target_os = "linux")]
 fn copy_dense(src: &File, dst: &File, size: u64) -> io::Result<()> {
     let mut done = 0u64;
     while done < size {

@@ -17,6 +17,7 @@ mod tree;
 use crate::epoch::UtcDateTime;
 use crate::error::{Error, IoContext, Result};
 use std::fs::File;
+#[cfg(target_os = "linux")]
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -397,8 +398,25 @@ fn copy_files(dir: &Dir, out: &File, offset: u64, g: &geometry::Geometry) -> Res
     Ok(())
 }
 
+/// Elsewhere than Linux: write zeros over the range's data extents only, so
+/// holes stay holes.
+#[cfg(not(target_os = "linux"))]
+fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
+    let zeros = vec![0u8; 1 << 20];
+    for (start, elen) in crate::sparse::data_extents(out, offset, len)? {
+        let mut done = 0;
+        while done < elen {
+            let n = (elen - done).min(zeros.len() as u64) as usize;
+            out.write_all_at(&zeros[..n], start + done)?;
+            done += n as u64;
+        }
+    }
+    Ok(())
+}
+
 /// Make `[offset, offset + len)` of `out` read as zeros: punch a hole
 /// (keeping the file size), or write zeros where that is not supported.
+#[cfg(target_os = "linux")]
 fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
     // SAFETY: fallocate on a valid descriptor; no memory is passed.
     let r = unsafe {

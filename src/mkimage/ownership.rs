@@ -11,6 +11,7 @@
 
 use crate::error::{Error, Result};
 use std::os::unix::fs::MetadataExt;
+#[cfg(target_os = "linux")]
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
@@ -70,6 +71,7 @@ impl OwnerPolicy {
 
 /// Make `cmd` start as root of a new user namespace that maps the caller's
 /// effective uid and gid to 0 (and nothing else).
+#[cfg(target_os = "linux")]
 pub fn enter_user_namespace_on_exec(cmd: &mut Command) -> Result<()> {
     // SAFETY: geteuid/getegid cannot fail.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -105,6 +107,16 @@ pub fn enter_user_namespace_on_exec(cmd: &mut Command) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Elsewhere than Linux there are no user namespaces.
+#[cfg(not(target_os = "linux"))]
+pub fn enter_user_namespace_on_exec(_cmd: &mut Command) -> Result<()> {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    Err(Error::Invalid(format!(
+        "mkimage runs as uid {uid}, and only Linux user namespaces let it record files as 0:0 without root: run it as root on a tree staged with deterministic-copy"
+    )))
 }
 
 /// Check that a user namespace can be created, by running `program args`
