@@ -19,13 +19,14 @@ one run. Started by bench/run.sh, which installs the tools and builds ours.
 Every step is timed on its own, after `sync` and dropping the page cache
 (when permitted; --warm keeps it), so one step's writeback is not billed to
 the next. For each: wall time, CPU time (user+sys), CPU use (CPU/wall: near
-the core count means CPU-bound), peak RSS (wait4's ru_maxrss: the largest
-process of the step), extra disk (allocated bytes the step left behind).
+the core count means CPU-bound), peak RSS (the largest process of the step, from GNU time), extra disk (allocated bytes the step
+added).
 """
 
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -81,30 +82,33 @@ class Bench:
                 f.write("3\n")
 
     def run(self, group, name, cmd, cwd=None, outputs=(), env=None, note=""):
-        """Time one step; record it under `group`. `cmd` is argv or a bash script."""
+        """Time one step; record it under `group`. `cmd` is argv or a bash script.
+        `outputs`: the paths the step may add to; its extra disk is their
+        allocated bytes after the step minus before."""
         self.settle()
         argv = ["bash", "-euo", "pipefail", "-c", cmd] if isinstance(cmd, str) else cmd
-        start = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env or self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # wait4 gives the step's CPU time and the peak RSS of its largest process.
-        err = proc.stderr.read()
-        _, status, ru = os.wait4(proc.pid, 0)
-        wall = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        before = allocated(*outputs)
+        stats = os.path.join(self.args.dir, ".time")
+        # GNU time, not wait4 here: a child forked from this (large) Python
+        # process starts with its peak RSS; time's own children do not.
+        argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", stats] + argv
+        proc = subprocess.run(argv, cwd=cwd, env=env or self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if proc.returncode != 0:
-            sys.stderr.write(err.decode(errors="replace"))
+            sys.stderr.write(proc.stderr.decode(errors="replace"))
             raise SystemExit(f"bench: step {name!r} failed with exit code {proc.returncode}")
+        with open(stats) as f:
+            wall, user, system, rss_kib = f.read().split()[-4:]
         row = {
             "group": group,
             "step": name,
-            "wall": wall,
-            "cpu": ru.ru_utime + ru.ru_stime,
-            "rss": ru.ru_maxrss * 1024,
-            "disk": allocated(*outputs),
+            "wall": float(wall),
+            "cpu": float(user) + float(system),
+            "rss": int(rss_kib) * 1024,
+            "disk": allocated(*outputs) - before,
             "note": note,
         }
         self.rows.append(row)
-        log(f"{group} / {name}: {wall:.1f} s")
+        log(f"{group} / {name}: {row['wall']:.1f} s")
         return row
 
 
@@ -140,11 +144,13 @@ def generate_tree(dest, want_bytes):
 
 def generate_esp(dest):
     """The ESP the NixOS module lays out, with incompressible kernel-sized files."""
+    rng = random.Random(1)  # the same bytes every run
+
     def put(rel, size):
         p = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, "wb") as f:
-            f.write(os.urandom(size))
+            f.write(rng.randbytes(size))
 
     put("EFI/BOOT/BOOTAA64.EFI", 140_000)
     put("EFI/systemd/systemd-bootaa64.efi", 140_000)
@@ -177,23 +183,28 @@ def layout(fs, esp, root, root_size, seed, subvolumes=()):
     }
 
 
-def bare_mke2fs_script(report, fs_file):
-    """mkimage's recorded mke2fs command, writing a plain file at offset 0."""
+def bare_mkfs_script(report, fs_file):
+    """The mkfs command mkimage's report records, alone, on a plain file:
+    mke2fs without -E offset= (the file gets the partition's size first),
+    mkfs.btrfs on its scratch file's name."""
     part = report["partitions"][1]
     cmd = part["content"]["command"]
     argv = list(cmd["argv"])
     env = dict(cmd["env"])
-    i = argv.index("-E")
-    argv[i + 1] = ",".join(o for o in argv[i + 1].split(",") if not o.startswith("offset="))
-    argv[-2] = fs_file
-    conf = os.path.join(os.path.dirname(fs_file), "mke2fs.conf")
-    with open(conf, "w") as f:
-        f.write(cmd["files"]["mke2fs.conf"])
-    env["MKE2FS_CONFIG"] = conf
     q = lambda s: "'" + s.replace("'", "'\\''") + "'"
-    return (f"rm -f {q(fs_file)}; truncate -s {part['size']} {q(fs_file)}; "
-            + " ".join(f"{k}={q(v)}" for k, v in sorted(env.items())) + " "
-            + " ".join(q(a) for a in argv))
+    prep = f"rm -f {q(fs_file)}; "
+    if part["content"]["fs"] == "ext4":
+        i = argv.index("-E")
+        argv[i + 1] = ",".join(o for o in argv[i + 1].split(",") if not o.startswith("offset="))
+        argv[-2] = fs_file
+        conf = os.path.join(os.path.dirname(fs_file), "mke2fs.conf")
+        with open(conf, "w") as f:
+            f.write(cmd["files"]["mke2fs.conf"])
+        env["MKE2FS_CONFIG"] = conf
+        prep += f"truncate -s {part['size']} {q(fs_file)}; "
+    else:
+        argv[-1] = fs_file
+    return prep + " ".join(f"{k}={q(v)}" for k, v in sorted(env.items())) + " " + " ".join(q(a) for a in argv)
 
 
 def human(n):
@@ -234,7 +245,7 @@ def main():
     shutil.rmtree(f"{w}/src")
 
     # 3. Filesystems. mkimage ext4 first: its report gives the bare command.
-    size = f"{root_gib}GiB"
+    size = f"{int(root_gib * 1024)}MiB"
     with open(f"{w}/ext4.json", "w") as f:
         json.dump(layout("ext4", f"{w}/esp", f"{w}/staged", size, "bench-ext4"), f)
     bench.run("mkfs", "mkimage (GPT + FAT32 ESP + ext4)",
@@ -242,20 +253,20 @@ def main():
               outputs=[f"{w}/disk.img"])
     with open(f"{w}/ext4.report.json") as f:
         report = json.load(f)
-    bench.run("mkfs", "mke2fs -d alone (same command line)", bare_mke2fs_script(report, f"{w}/bare.ext4"),
+    bench.run("mkfs", "mke2fs -d alone (same command line)", bare_mkfs_script(report, f"{w}/bare.ext4"),
               outputs=[f"{w}/bare.ext4"])
     os.unlink(f"{w}/bare.ext4")
     with open(f"{w}/btrfs.json", "w") as f:
         json.dump(layout("btrfs", f"{w}/esp", f"{w}/staged", size, "bench-btrfs"), f)
     bench.run("mkfs", "mkimage (GPT + FAT32 ESP + btrfs)",
-              [b("mkimage"), "--layout", f"{w}/btrfs.json", "--output", f"{w}/btrfs.img"],
+              [b("mkimage"), "--layout", f"{w}/btrfs.json", "--output", f"{w}/btrfs.img",
+               "--report", f"{w}/btrfs.report.json"],
               outputs=[f"{w}/btrfs.img"])
     os.unlink(f"{w}/btrfs.img")
-    mkfs_btrfs = shutil.which("mkfs.btrfs")
-    bench.run("mkfs", "mkfs.btrfs --rootdir alone",
-              f"rm -f {w}/bare.btrfs; truncate -s {root_gib}G {w}/bare.btrfs; "
-              f"{mkfs_btrfs} -f -q -s 4096 -m dup -d single --nodiscard -L nixos --rootdir {w}/staged {w}/bare.btrfs",
-              outputs=[f"{w}/bare.btrfs"])
+    with open(f"{w}/btrfs.report.json") as f:
+        report = json.load(f)
+    bench.run("mkfs", "mkfs.btrfs --rootdir alone (same command line)",
+              bare_mkfs_script(report, f"{w}/bare.btrfs"), outputs=[f"{w}/bare.btrfs"])
     os.unlink(f"{w}/bare.btrfs")
     shutil.rmtree(f"{w}/staged")
 
@@ -285,7 +296,8 @@ def main():
     ]
     for name, script in old_steps:
         bench.run("old", name, script, cwd=old,
-                  outputs=[f"{old}/package", f"{old}/nixos-asahi.img1", f"{old}/nixos-asahi-old.zip", f"{old}/installer_data.json"])
+                  outputs=[f"{old}/package", f"{old}/nixos-asahi.img1", f"{old}/nixos-asahi.img2",
+                           f"{old}/nixos-asahi-old.zip", f"{old}/installer_data.json"])
     old_zip = os.path.getsize(f"{old}/nixos-asahi-old.zip")
     old_disk = allocated(old) - os.lstat(f"{old}/nixos-asahi.img").st_blocks * 512
     bench.run("old-extra", "install -Dm644 zip to $out (also in that derivation; not counted)",

@@ -6,7 +6,7 @@
 //! everything inside it), then `root.img`, the raw root partition, deflated
 //! on all cores. Fixed timestamps, fixed permissions, Zip64 where needed.
 
-use crate::deflate_parallel::{deflate_range, DeflateOptions};
+use crate::deflate_parallel::{deflate_range, ChunkedDeflate, DeflateOptions};
 use crate::epoch::{source_date_epoch_or, DOS_EPOCH};
 use crate::error::{Error, IoContext, Result};
 use crate::fat::read as fatread;
@@ -244,10 +244,8 @@ fn add_fat_file<W: Write>(
         size: 0,
     };
     if e.size > 0 {
-        let mut enc = flate2::write::DeflateEncoder::new(
-            &mut entry,
-            flate2::Compression::new(opts.deflate.level),
-        );
+        let mut enc = ChunkedDeflate::new(&mut entry, &opts.deflate)
+            .ctx("compress the ESP files into", &opts.output)?;
         fatread::copy_file(
             fs,
             image,
