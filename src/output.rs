@@ -139,6 +139,16 @@ impl AtomicFile {
         })
     }
 
+    /// Make a scratch file (in `dest`'s directory) the output: its content
+    /// becomes `dest` on commit.
+    pub fn adopt(scratch: ScratchFile, dest: &Path) -> Self {
+        AtomicFile {
+            temp: scratch.temp,
+            dest: dest.to_path_buf(),
+            _guard: scratch._guard,
+        }
+    }
+
     pub fn file(&self) -> &File {
         self.temp.as_file()
     }

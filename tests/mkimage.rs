@@ -457,7 +457,19 @@ fn btrfs_tree(root: &Path, reverse: bool, mtime: i64) {
 
 #[test]
 fn btrfs_subvolumes() {
-    let d = tempfile::tempdir().unwrap();
+    btrfs_subvolumes_in(tempfile::tempdir().unwrap());
+}
+
+/// On tmpfs, which cannot insert a range into a file, the filesystem
+/// mkfs.btrfs made is copied into the image instead of becoming it.
+#[test]
+fn btrfs_subvolumes_on_tmpfs() {
+    let shm = Path::new("/dev/shm");
+    assert!(shm.is_dir(), "/dev/shm (tmpfs) is missing");
+    btrfs_subvolumes_in(tempfile::tempdir_in(shm).unwrap());
+}
+
+fn btrfs_subvolumes_in(d: tempfile::TempDir) {
     btrfs_tree(&d.path().join("root"), false, 1_600_000_000);
     let layout = btrfs_layout(d.path(), "t-btrfs");
     let img = d.path().join("disk.img");

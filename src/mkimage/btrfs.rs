@@ -1,6 +1,8 @@
 //! btrfs through `mkfs.btrfs --rootdir` (with `--subvol` for subvolumes)
-//! into a temporary file of the partition's size next to the output, then
-//! copied into the image sparsely. mkfs.btrfs cannot write at an offset.
+//! into a scratch file next to the output, at its minimal size (`--shrink`),
+//! grown to the partition afterwards (`btrfs_grow`). mkfs.btrfs cannot write
+//! at an offset: the scratch file becomes the image or is copied into it
+//! (see `adopt_btrfs` in `mkimage`).
 //!
 //! Not reproducible, even with every identifier given: see
 //! [`NOT_REPRODUCIBLE`], which the report repeats.

@@ -1,7 +1,9 @@
 //! mkimage: assemble a partitioned disk image from a layout (see
 //! `crate::layout`): FAT32 through our own writer, ext4 through `mke2fs -d`
-//! written in place, btrfs through `mkfs.btrfs --rootdir` and a sparse copy,
-//! raw images copied sparsely. No root, no loop devices, no VM.
+//! written in place, btrfs through `mkfs.btrfs --rootdir` into a scratch
+//! file that becomes the image (the space before it inserted with
+//! FALLOC_FL_INSERT_RANGE) or, where the host filesystem cannot, is copied
+//! in sparsely; raw images copied sparsely. No root, no loop devices, no VM.
 //!
 //! Order of work: parse and validate the layout, measure the trees and check
 //! their owners, find the tools and check their versions, compute every size
@@ -62,7 +64,10 @@ struct Planned<'a> {
 
 struct MadeBtrfs {
     record: tools::CommandRecord,
-    temp: crate::output::ScratchFile,
+    /// The filesystem at its minimal size; taken when it became the image.
+    temp: Option<crate::output::ScratchFile>,
+    /// Its name when mkfs.btrfs wrote it (for the report).
+    temp_path: PathBuf,
     min_size: u64,
     uuid: crate::ids::Guid,
     device_uuid: crate::ids::Guid,
@@ -195,7 +200,10 @@ pub fn run(opts: &Options) -> Result<()> {
         )
     });
 
-    let image = AtomicFile::create(opts.output)?;
+    let image = match adopt_btrfs(&mut planned, opts.output, disk_size)? {
+        Some(image) => image,
+        None => AtomicFile::create(opts.output)?,
+    };
     image
         .file()
         .set_len(disk_size)
@@ -488,7 +496,8 @@ fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
             stats = Some(s);
             made = Some(MadeBtrfs {
                 record,
-                temp,
+                temp_path: temp.path().to_path_buf(),
+                temp: Some(temp),
                 min_size,
                 uuid,
                 device_uuid,
@@ -626,20 +635,17 @@ fn fill(
             ));
             r.label = label.clone();
             r.subvolumes = subvolumes.iter().map(|s| s.path.clone()).collect();
-            // mkfs.btrfs wrote a scratch file, copied into the image below.
+            // mkfs.btrfs wrote a scratch file: it became the image (see
+            // adopt_btrfs) or is copied into it here. Which one depends on
+            // the host filesystem, so the report does not say.
             let scratch = format!("partition-{i}.btrfs");
             let rec = made.record.clone();
             r.command = Some(CommandReport::from(
-                rec.with_stable_paths(&[(made.temp.path(), &scratch)]),
+                rec.with_stable_paths(&[(&made.temp_path, &scratch)]),
             ));
-            let n = btrfs::copy_into(
-                made.temp.as_file(),
-                made.temp.path(),
-                image.file(),
-                p.offset,
-                p.size,
-            )?;
-            r.data_bytes_copied = Some(n);
+            if let Some(temp) = &made.temp {
+                btrfs::copy_into(temp.as_file(), temp.path(), image.file(), p.offset, p.size)?;
+            }
             r.filesystem_size = Some(p.size / 4096 * 4096);
             r.mkfs_minimum_size = Some(made.min_size);
             r.not_reproducible = btrfs::NOT_REPRODUCIBLE
@@ -649,6 +655,62 @@ fn fill(
         }
     }
     Ok(Some(r))
+}
+
+/// Turn the first btrfs partition's scratch file into the image, so its
+/// filesystem is never copied: grow it to its partition, then insert the
+/// bytes that go before it (FALLOC_FL_INSERT_RANGE shifts the file's
+/// extents; ext4 and xfs can, tmpfs and btrfs cannot, and there the
+/// filesystem is copied, by reflink where copy_file_range can). `None`: no
+/// btrfs partition, or the host filesystem cannot insert.
+fn adopt_btrfs(
+    planned: &mut [Planned],
+    output: &Path,
+    disk_size: u64,
+) -> Result<Option<AtomicFile>> {
+    let Some(p) = planned.iter_mut().find(|p| p.btrfs.is_some()) else {
+        return Ok(None);
+    };
+    let made = p.btrfs.as_mut().expect("found above");
+    let temp = made.temp.as_ref().expect("not adopted yet");
+    btrfs_grow::grow(temp.as_file(), p.size / 4096 * 4096)?;
+    if !insert_range(temp.as_file(), p.offset).ctx("insert space before", temp.path())? {
+        return Ok(None);
+    }
+    let temp = made.temp.take().expect("checked above");
+    temp.as_file()
+        .set_len(disk_size)
+        .ctx("size the image", output)?;
+    Ok(Some(AtomicFile::adopt(temp, output)))
+}
+
+/// Insert `len` bytes (a hole) at the start of `file`; Ok(false) when its
+/// filesystem cannot.
+#[cfg(target_os = "linux")]
+fn insert_range(file: &std::fs::File, len: u64) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fallocate on a valid descriptor; no memory is passed.
+    let r = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_INSERT_RANGE,
+            0,
+            len as libc::off_t,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS) => Ok(false),
+        _ => Err(err),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn insert_range(_file: &std::fs::File, _len: u64) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 fn output_dir(output: &Path) -> PathBuf {
