@@ -75,6 +75,17 @@ class Bench:
         except OSError:
             return False
 
+    def remove(self, *paths):
+        """Delete step outputs, then give the (virtual) disk time to discard
+        the freed blocks before the next step is timed."""
+        for p in paths:
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p)
+            else:
+                os.unlink(p)
+        os.sync()
+        time.sleep(5)
+
     def settle(self):
         os.sync()
         if self.cold:
@@ -207,6 +218,16 @@ def bare_mkfs_script(report, fs_file):
     return prep + " ".join(f"{k}={q(v)}" for k, v in sorted(env.items())) + " " + " ".join(q(a) for a in argv)
 
 
+def default_level(args):
+    """The default --level, from carve-partitions' own help."""
+    out = subprocess.run([os.path.join(os.path.abspath(args.bin), "carve-partitions"), "asahi-package", "--help"],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "--level" in line:
+            return line.split("[default: ")[-1].split("]")[0] if "[default: " in line else "?"
+    return "?"
+
+
 def human(n):
     for unit, size in (("GiB", GIB), ("MiB", MIB), ("KiB", 1024)):
         if n >= size:
@@ -241,8 +262,7 @@ def main():
     bench.run("stage", "cp -a", ["cp", "-a", f"{w}/src", f"{w}/cp-a"], outputs=[f"{w}/cp-a"])
     bench.run("stage", "deterministic-copy", [b("deterministic-copy"), f"{w}/src", f"{w}/staged"],
               outputs=[f"{w}/staged"])
-    shutil.rmtree(f"{w}/cp-a")
-    shutil.rmtree(f"{w}/src")
+    bench.remove(f"{w}/cp-a", f"{w}/src")
 
     # 3. Filesystems. mkimage ext4 first: its report gives the bare command.
     size = f"{int(root_gib * 1024)}MiB"
@@ -255,20 +275,45 @@ def main():
         report = json.load(f)
     bench.run("mkfs", "mke2fs -d alone (same command line)", bare_mkfs_script(report, f"{w}/bare.ext4"),
               outputs=[f"{w}/bare.ext4"])
-    os.unlink(f"{w}/bare.ext4")
+    bench.remove(f"{w}/bare.ext4")
     with open(f"{w}/btrfs.json", "w") as f:
         json.dump(layout("btrfs", f"{w}/esp", f"{w}/staged", size, "bench-btrfs"), f)
     bench.run("mkfs", "mkimage (GPT + FAT32 ESP + btrfs)",
               [b("mkimage"), "--layout", f"{w}/btrfs.json", "--output", f"{w}/btrfs.img",
                "--report", f"{w}/btrfs.report.json"],
               outputs=[f"{w}/btrfs.img"])
-    os.unlink(f"{w}/btrfs.img")
+    bench.remove(f"{w}/btrfs.img")
     with open(f"{w}/btrfs.report.json") as f:
         report = json.load(f)
     bench.run("mkfs", "mkfs.btrfs --rootdir alone (same command line)",
               bare_mkfs_script(report, f"{w}/bare.btrfs"), outputs=[f"{w}/bare.btrfs"])
-    os.unlink(f"{w}/bare.btrfs")
-    shutil.rmtree(f"{w}/staged")
+    bench.remove(f"{w}/bare.btrfs")
+    bench.remove(f"{w}/staged")
+
+    # 4. Packaging: ours first, then the old chain as the earlier derivation's
+    # buildPhase ran it; nothing is deleted in between (freeing gigabytes
+    # makes the virtual disk discard them, which slowed the next step).
+    new = f"{w}/new"
+    os.makedirs(new)
+    zip_path = f"{new}/nixos-asahi-0.0.0-ext4.zip"
+    new_steps = [
+        ("carve-partitions asahi-package",
+         [b("carve-partitions"), "asahi-package", f"{w}/disk.img", "--esp", "esp", "--root", "nixos", "--output", zip_path]),
+        ("gen-installer-data entry + merge + check",
+         f"{b('gen-installer-data')} entry --manifest {new}/nixos-asahi-0.0.0-ext4.manifest.json --name nixos-asahi "
+         f"--version 0.0.0 --fs ext4 --package-url https://example.invalid/os/ --output {new}/entry.json && "
+         f"{b('gen-installer-data')} merge --into {new}/installer_data.json {new}/entry.json && "
+         f"{b('gen-installer-data')} check {new}/installer_data.json --package {zip_path}"),
+        ("sync", "sync"),
+    ]
+    for name, cmd in new_steps:
+        bench.run("ours", name, cmd, cwd=new, outputs=[new])
+    new_zip = os.path.getsize(zip_path)
+    new_disk = allocated(new)
+    with open(f"{new}/nixos-asahi-0.0.0-ext4.manifest.json") as f:
+        manifest = json.load(f)
+    root_size = manifest["partitions"]["root"]["size"]
+
 
     # 4. Packaging: the old chain as the earlier derivation's buildPhase ran it.
     old = f"{w}/old"
@@ -302,28 +347,6 @@ def main():
     old_disk = allocated(old) - os.lstat(f"{old}/nixos-asahi.img").st_blocks * 512
     bench.run("old-extra", "install -Dm644 zip to $out (also in that derivation; not counted)",
               f"install -Dm644 -t {old}/out {old}/nixos-asahi-old.zip", outputs=[f"{old}/out"])
-    shutil.rmtree(old)
-
-    new = f"{w}/new"
-    os.makedirs(new)
-    zip_path = f"{new}/nixos-asahi-0.0.0-ext4.zip"
-    new_steps = [
-        ("carve-partitions asahi-package",
-         [b("carve-partitions"), "asahi-package", f"{w}/disk.img", "--esp", "esp", "--root", "nixos", "--output", zip_path]),
-        ("gen-installer-data entry + merge + check",
-         f"{b('gen-installer-data')} entry --manifest {new}/nixos-asahi-0.0.0-ext4.manifest.json --name nixos-asahi "
-         f"--version 0.0.0 --fs ext4 --package-url https://example.invalid/os/ --output {new}/entry.json && "
-         f"{b('gen-installer-data')} merge --into {new}/installer_data.json {new}/entry.json && "
-         f"{b('gen-installer-data')} check {new}/installer_data.json --package {zip_path}"),
-        ("sync", "sync"),
-    ]
-    for name, cmd in new_steps:
-        bench.run("ours", name, cmd, cwd=new, outputs=[new])
-    new_zip = os.path.getsize(zip_path)
-    new_disk = allocated(new)
-    with open(f"{new}/nixos-asahi-0.0.0-ext4.manifest.json") as f:
-        manifest = json.load(f)
-    root_size = manifest["partitions"]["root"]["size"]
 
     # 5. Level trade-off and extract against dd.
     levels = []
@@ -333,13 +356,12 @@ def main():
                         [b("carve-partitions"), "asahi-package", f"{w}/disk.img", "--esp", "esp", "--root", "nixos",
                          "--output", out, "--level", level], outputs=[out])
         levels.append((int(level), row["wall"], os.path.getsize(out)))
-        os.unlink(out)
-        os.unlink(f"{w}/level-{level}.manifest.json")
+        bench.remove(out, f"{w}/level-{level}.manifest.json")
     part = manifest["partitions"]["root"]
     bench.run("extract", "dd bs=512 (root partition)",
               f"dd if={w}/disk.img of={w}/root.dd bs=512 skip={part['offset'] // 512} count={part['size'] // 512} status=none",
               outputs=[f"{w}/root.dd"])
-    os.unlink(f"{w}/root.dd")
+    bench.remove(f"{w}/root.dd")
     bench.run("extract", "carve-partitions extract (root partition)",
               [b("carve-partitions"), "extract", f"{w}/disk.img", "--partition", "nixos", "--output", f"{w}/root.img"],
               outputs=[f"{w}/root.img"])
@@ -375,6 +397,10 @@ def print_report(bench, args, nfiles, nbytes, root_gib, root_size, old_zip, new_
     for level, wall, size in levels:
         print(f"{level:>5} {wall:7.1f} {size:>14} {size / old_zip:8.3f}")
     print(f"{'7z':>5} {one('old', '7z a')['wall']:7.1f} {old_zip:>14} {1:8.3f}")
+    fits = [(wall, level) for level, wall, size in levels if size <= old_zip * 1.02]
+    if fits:
+        print(f"fastest level with a zip at most 2% larger than 7z's: {min(fits)[1]}; "
+              f"carve-partitions' default: {default_level(bench.args)}")
 
     def ratio(name, value, target, ok):
         print(f"  {name:<58} {value:8.3f}   target {target:<10} {'met' if ok else 'NOT MET'}")

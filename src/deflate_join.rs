@@ -62,13 +62,15 @@ pub fn walk(data: &[u8]) -> Result<(u64, u64), JoinError> {
     let mut r = Bits::new(data);
     let fixed = FixedTables::new();
     loop {
+        r.refill()?;
         let header = r.pos();
-        let last = r.take(1)? == 1;
-        match r.take(2)? {
+        let last = r.take(1) == 1;
+        match r.take(2) {
             0 => {
                 r.align();
-                let len = r.take(16)?;
-                let nlen = r.take(16)?;
+                r.refill()?;
+                let len = r.take(16);
+                let nlen = r.take(16);
                 if len != !nlen & 0xFFFF {
                     return bad("a stored block's LEN and NLEN disagree");
                 }
@@ -82,7 +84,11 @@ pub fn walk(data: &[u8]) -> Result<(u64, u64), JoinError> {
             _ => return bad("block type 3 is reserved"),
         }
         if last {
-            return Ok((header, r.pos()));
+            let end = r.pos();
+            if end > data.len() as u64 * 8 {
+                return bad("it ends in the middle of a block");
+            }
+            return Ok((header, end));
         }
     }
 }
@@ -96,19 +102,27 @@ const DIST_EXTRA: [u8; 30] = [
     13,
 ];
 
+/// Walk one block's symbols up to its end-of-block code. The tables' bit
+/// counts include the extra bits, which are skipped, never read: a literal
+/// or length costs one lookup, a distance one more.
 fn symbols(r: &mut Bits, litlen: &Huffman, dist: &Huffman) -> Result<(), JoinError> {
     loop {
-        let sym = litlen.decode(r)?;
+        // At least 56 bits: a length (15 + 5) and its distance (15 + 13).
+        r.refill()?;
+        let (sym, n) = litlen.lookup(r.buf);
+        if n == 0 {
+            return bad("a bit sequence that is no literal/length code");
+        }
+        r.drop(n);
         match sym {
             0..=255 => {}
             256 => return Ok(()),
             257..=285 => {
-                r.take(u32::from(LEN_EXTRA[usize::from(sym - 257)]))?;
-                let d = dist.decode(r)?;
-                if d >= 30 {
-                    return bad("distance symbol 30 or 31");
+                let (d, n) = dist.lookup(r.buf);
+                if n == 0 || d >= 30 {
+                    return bad("a bit sequence that is no distance code");
                 }
-                r.take(u32::from(DIST_EXTRA[usize::from(d)]))?;
+                r.drop(n);
             }
             _ => return bad("length symbol 286 or 287"),
         }
@@ -119,27 +133,35 @@ fn dynamic_tables(r: &mut Bits) -> Result<(Huffman, Huffman), JoinError> {
     const ORDER: [usize; 19] = [
         16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
     ];
-    let hlit = r.take(5)? as usize + 257;
-    let hdist = r.take(5)? as usize + 1;
-    let hclen = r.take(4)? as usize + 4;
+    r.refill()?;
+    let hlit = r.take(5) as usize + 257;
+    let hdist = r.take(5) as usize + 1;
+    let hclen = r.take(4) as usize + 4;
     let mut cl_lens = [0u8; 19];
     for &i in &ORDER[..hclen] {
-        cl_lens[i] = r.take(3)? as u8;
+        r.refill()?;
+        cl_lens[i] = r.take(3) as u8;
     }
-    let cl = Huffman::new(&cl_lens)?;
+    let cl = Huffman::new(&cl_lens, |_| 0)?;
     let mut lens = vec![0u8; hlit + hdist];
     let mut i = 0;
     while i < lens.len() {
-        let (value, count) = match cl.decode(r)? {
-            s @ 0..=15 => (s as u8, 1),
+        r.refill()?;
+        let (sym, n) = cl.lookup(r.buf);
+        if n == 0 {
+            return bad("a bit sequence that is no code-length code");
+        }
+        r.drop(n);
+        let (value, count) = match sym {
+            0..=15 => (sym as u8, 1),
             16 => {
                 if i == 0 {
                     return bad("a repeat code with nothing to repeat");
                 }
-                (lens[i - 1], 3 + r.take(2)? as usize)
+                (lens[i - 1], 3 + r.take(2) as usize)
             }
-            17 => (0, 3 + r.take(3)? as usize),
-            _ => (0, 11 + r.take(7)? as usize),
+            17 => (0, 3 + r.take(3) as usize),
+            _ => (0, 11 + r.take(7) as usize),
         };
         if i + count > lens.len() {
             return bad("code lengths run past HLIT + HDIST");
@@ -150,7 +172,21 @@ fn dynamic_tables(r: &mut Bits) -> Result<(Huffman, Huffman), JoinError> {
     if lens[256] == 0 {
         return bad("no code for end-of-block");
     }
-    Ok((Huffman::new(&lens[..hlit])?, Huffman::new(&lens[hlit..])?))
+    Ok((
+        Huffman::new(&lens[..hlit], litlen_extra)?,
+        Huffman::new(&lens[hlit..], dist_extra)?,
+    ))
+}
+
+fn litlen_extra(sym: usize) -> u8 {
+    match sym {
+        257..=285 => LEN_EXTRA[sym - 257],
+        _ => 0,
+    }
+}
+
+fn dist_extra(sym: usize) -> u8 {
+    DIST_EXTRA.get(sym).copied().unwrap_or(0)
 }
 
 struct FixedTables {
@@ -166,23 +202,30 @@ impl FixedTables {
         l[256..280].fill(7);
         l[280..].fill(8);
         FixedTables {
-            litlen: Huffman::new(&l).expect("the fixed code is complete"),
-            dist: Huffman::new(&[5u8; 30]).expect("the fixed distance code is valid"),
+            litlen: Huffman::new(&l, litlen_extra).expect("the fixed code is complete"),
+            dist: Huffman::new(&[5u8; 30], dist_extra).expect("the fixed distance code is valid"),
         }
     }
 }
 
-/// A canonical Huffman code as one lookup table indexed by the next
-/// `bits` input bits (LSB first): (symbol, code length), length 0 = invalid.
+/// A canonical Huffman code as lookup tables indexed by the next input bits
+/// (LSB first): a primary table of at most `PRIMARY` bits, small enough to
+/// stay in the L1 cache, and subtables for longer codes. An entry is
+/// `symbol | bits << 16` with `bits` what to drop (code length plus the
+/// symbol's extra bits), or `offset | subtable bits << 16 | LINK` for a
+/// subtable; 0 marks a sequence that is no code.
 struct Huffman {
-    bits: u32,
-    table: Vec<(u16, u8)>,
+    primary: u32,
+    table: Vec<u32>,
 }
 
+const PRIMARY: u32 = 10;
+const LINK: u32 = 1 << 31;
+
 impl Huffman {
-    fn new(lens: &[u8]) -> Result<Self, JoinError> {
-        let bits = u32::from(lens.iter().copied().max().unwrap_or(0));
-        if bits > 15 {
+    fn new(lens: &[u8], extra: impl Fn(usize) -> u8) -> Result<Self, JoinError> {
+        let max = u32::from(lens.iter().copied().max().unwrap_or(0));
+        if max > 15 {
             return bad("a code length above 15");
         }
         let mut count = [0u32; 16];
@@ -204,91 +247,151 @@ impl Huffman {
             code = (code + count[len - 1]) << 1;
             next[len] = code;
         }
-        let mut table = vec![(0u16, 0u8); 1usize << bits];
-        for (sym, &len) in lens.iter().enumerate() {
-            if len == 0 {
-                continue;
-            }
-            let len32 = u32::from(len);
-            let c = next[usize::from(len)];
-            next[usize::from(len)] += 1;
-            // Deflate sends codes most significant bit first.
-            let rev = c.reverse_bits() >> (32 - len32);
-            let mut i = rev as usize;
-            while i < table.len() {
-                table[i] = (sym as u16, len);
-                i += 1 << len32;
+        // Each symbol's code, bit-reversed: deflate sends codes most
+        // significant bit first, the reader takes bits least significant first.
+        let codes: Vec<(usize, u32, u32)> = lens
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l > 0)
+            .map(|(sym, &l)| {
+                let len = u32::from(l);
+                let c = next[usize::from(l)];
+                next[usize::from(l)] += 1;
+                (sym, len, c.reverse_bits() >> (32 - len))
+            })
+            .collect();
+        let primary = max.min(PRIMARY);
+        let pmask = (1u32 << primary) - 1;
+        let mut table = vec![0u32; 1usize << primary];
+        // Subtable sizes: the longest code under each primary prefix.
+        let mut sub_bits = vec![0u32; 1usize << primary];
+        for &(_, len, rev) in &codes {
+            if len > primary {
+                let p = (rev & pmask) as usize;
+                sub_bits[p] = sub_bits[p].max(len - primary);
             }
         }
-        Ok(Huffman { bits, table })
+        for (p, &bits) in sub_bits.iter().enumerate() {
+            if bits > 0 {
+                table[p] = table.len() as u32 | bits << 16 | LINK;
+                table.resize(table.len() + (1usize << bits), 0);
+            }
+        }
+        for &(sym, len, rev) in &codes {
+            let entry = sym as u32 | (len + u32::from(extra(sym))) << 16;
+            if len <= primary {
+                let mut i = rev as usize;
+                while i < 1usize << primary {
+                    table[i] = entry;
+                    i += 1 << len;
+                }
+            } else {
+                let link = table[(rev & pmask) as usize];
+                let (base, bits) = ((link & 0xFFFF) as usize, (link >> 16) & 0xFF);
+                let mut i = (rev >> primary) as usize;
+                while i < 1usize << bits {
+                    table[base + i] = entry;
+                    i += 1 << (len - primary);
+                }
+            }
+        }
+        Ok(Huffman { primary, table })
     }
 
+    /// (symbol, bits to drop); 0 bits: no code.
     #[inline]
-    fn decode(&self, r: &mut Bits) -> Result<u16, JoinError> {
-        let (sym, len) = self.table[r.peek(self.bits) as usize];
-        if len == 0 {
-            return bad("a bit sequence that is no code");
+    fn lookup(&self, buf: u64) -> (u16, u32) {
+        let mut e = self.table[(buf & ((1u64 << self.primary) - 1)) as usize];
+        if e & LINK != 0 {
+            let bits = (e >> 16) & 0xFF;
+            let i = ((buf >> self.primary) & ((1u64 << bits) - 1)) as usize;
+            e = self.table[(e & 0xFFFF) as usize + i];
         }
-        r.consume(u32::from(len))?;
-        Ok(sym)
+        (e as u16, e >> 16)
     }
 }
 
-/// LSB-first bit reader. Reading past the end yields zero bits, and
-/// `consume` reports it as an error.
+/// LSB-first bit reader with a 64-bit buffer. Past the end it reads zero
+/// bytes, at most 8 of them: a walk that needs more is an error.
 struct Bits<'a> {
     data: &'a [u8],
-    /// Bit position of the next unread bit.
-    pos: u64,
+    /// Bytes loaded into `buf` so far (zero bytes past the end included).
+    next: usize,
+    buf: u64,
+    /// Valid bits in `buf`.
+    cnt: u32,
 }
 
 impl<'a> Bits<'a> {
     fn new(data: &'a [u8]) -> Self {
-        Bits { data, pos: 0 }
+        Bits {
+            data,
+            next: 0,
+            buf: 0,
+            cnt: 0,
+        }
     }
 
+    /// Bit position of the next unread bit.
     fn pos(&self) -> u64 {
-        self.pos
+        self.next as u64 * 8 - u64::from(self.cnt)
     }
 
+    /// Make at least 56 bits available.
     #[inline]
-    fn peek(&self, n: u32) -> u32 {
-        let byte = (self.pos / 8) as usize;
-        let word = match self.data.get(byte..byte + 8) {
-            Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
-            None => {
-                let mut w = [0u8; 8];
-                let avail = self.data.len().saturating_sub(byte).min(8);
-                w[..avail].copy_from_slice(&self.data[byte..byte + avail]);
-                u64::from_le_bytes(w)
+    fn refill(&mut self) -> Result<(), JoinError> {
+        if self.cnt >= 56 {
+            return Ok(());
+        }
+        if let Some(w) = self.data.get(self.next..self.next + 8) {
+            let word = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+            self.buf |= word << self.cnt;
+            let bytes = (63 - self.cnt) / 8;
+            self.next += bytes as usize;
+            self.cnt += bytes * 8;
+            return Ok(());
+        }
+        while self.cnt <= 56 {
+            if self.next >= self.data.len() + 8 {
+                return bad("it ends in the middle of a block");
             }
-        };
-        let v = word >> (self.pos % 8);
-        (v & ((1u64 << n) - 1)) as u32
-    }
-
-    #[inline]
-    fn consume(&mut self, n: u32) -> Result<(), JoinError> {
-        self.pos += u64::from(n);
-        if self.pos > self.data.len() as u64 * 8 {
-            return bad("it ends in the middle of a block");
+            let byte = self.data.get(self.next).copied().unwrap_or(0);
+            self.buf |= u64::from(byte) << self.cnt;
+            self.next += 1;
+            self.cnt += 8;
         }
         Ok(())
     }
 
     #[inline]
-    fn take(&mut self, n: u32) -> Result<u32, JoinError> {
-        let v = self.peek(n);
-        self.consume(n)?;
-        Ok(v)
+    fn drop(&mut self, n: u32) {
+        self.buf >>= n;
+        self.cnt -= n;
+    }
+
+    /// `n` bits (at most 16, after a refill).
+    #[inline]
+    fn take(&mut self, n: u32) -> u32 {
+        let v = (self.buf & ((1u64 << n) - 1)) as u32;
+        self.drop(n);
+        v
     }
 
     fn align(&mut self) {
-        self.pos = self.pos.div_ceil(8) * 8;
+        let r = self.cnt % 8;
+        self.drop(r);
     }
 
+    /// Skip `n` whole bytes (the reader is byte-aligned).
     fn skip_bytes(&mut self, n: usize) -> Result<(), JoinError> {
-        self.consume(n as u32 * 8)
+        let pos = self.pos() + n as u64 * 8;
+        if pos > self.data.len() as u64 * 8 {
+            return bad("a stored block runs past the end");
+        }
+        self.next = (pos / 8) as usize;
+        self.buf = 0;
+        self.cnt = 0;
+        Ok(())
     }
 }
 
@@ -375,6 +478,31 @@ mod tests {
             let out = e.finish().unwrap();
             let (_, end) = walk(&out).unwrap();
             assert_eq!(end.div_ceil(8), out.len() as u64);
+        }
+    }
+
+    /// Codes of every length 1..=15, through the primary table and its
+    /// subtables: each decodes to its symbol and drops its own length plus
+    /// the extra bits given.
+    #[test]
+    fn long_codes_use_subtables() {
+        let mut lens: Vec<u8> = (1..=15).collect();
+        lens.push(15); // a complete code: 1/2 + 1/4 + ... + 2/2^15
+        let h = Huffman::new(&lens, |sym| (sym % 3) as u8).unwrap();
+        assert!(h.table.len() > 1 << PRIMARY, "no subtables were made");
+        let mut code = 0u32;
+        for (sym, &len) in lens.iter().enumerate() {
+            let len = u32::from(len);
+            if sym > 0 {
+                code = (code + 1) << (len - u32::from(lens[sym - 1]));
+            }
+            let rev = u64::from(code.reverse_bits() >> (32 - len));
+            // Whatever follows the code must not matter.
+            for tail in [0u64, !0u64 << len] {
+                let (s, n) = h.lookup(rev | tail);
+                assert_eq!(usize::from(s), sym);
+                assert_eq!(n, len + (sym % 3) as u32);
+            }
         }
     }
 

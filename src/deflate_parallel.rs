@@ -47,7 +47,7 @@ impl Default for DeflateOptions {
 }
 
 /// Chosen by measurement (bench/): see the README's performance section.
-pub const DEFAULT_LEVEL: u32 = 4;
+pub const DEFAULT_LEVEL: u32 = 3;
 
 /// libdeflate's levels.
 pub const MAX_LEVEL: u32 = 12;
