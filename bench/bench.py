@@ -258,11 +258,16 @@ def main():
     nfiles, nbytes = generate_tree(f"{w}/src", int(args.data_gib * GIB))
     generate_esp(f"{w}/esp")
 
-    # 2. Staging.
-    bench.run("stage", "cp -a", ["cp", "-a", f"{w}/src", f"{w}/cp-a"], outputs=[f"{w}/cp-a"])
-    bench.run("stage", "deterministic-copy", [b("deterministic-copy"), f"{w}/src", f"{w}/staged"],
-              outputs=[f"{w}/staged"])
-    bench.remove(f"{w}/cp-a", f"{w}/src")
+    # 2. Staging, twice each, alternating: copying a tree is the step the
+    # (virtual) disk's mood moves most; the summary takes each one's best.
+    for rep in (1, 2):
+        bench.run("stage", f"cp -a (run {rep})", ["cp", "-a", f"{w}/src", f"{w}/cp-a"], outputs=[f"{w}/cp-a"])
+        bench.remove(f"{w}/cp-a")
+        if rep == 2:
+            bench.remove(f"{w}/staged")
+        bench.run("stage", f"deterministic-copy (run {rep})", [b("deterministic-copy"), f"{w}/src", f"{w}/staged"],
+                  outputs=[f"{w}/staged"])
+    bench.remove(f"{w}/src")
 
     # 3. Filesystems. mkimage ext4 first: its report gives the bare command.
     size = f"{int(root_gib * 1024)}MiB"
@@ -378,7 +383,9 @@ def print_report(bench, args, nfiles, nbytes, root_gib, root_size, old_zip, new_
     rows = bench.rows
     total = lambda g: {k: sum(r[k] for r in rows if r["group"] == g) for k in ("wall", "cpu")}
     peak = lambda g: max(r["rss"] for r in rows if r["group"] == g)
-    one = lambda g, prefix: next(r for r in rows if r["group"] == g and r["step"].startswith(prefix))
+    # The best of a step's runs (only staging runs twice).
+    one = lambda g, prefix: min((r for r in rows if r["group"] == g and r["step"].startswith(prefix)),
+                                key=lambda r: r["wall"])
     cpu = os.cpu_count()
     print(f"\n# nixos-image-tools benchmark ({time.strftime('%Y-%m-%d')}, {cpu} cores, "
           f"{'cold' if bench.cold else 'warm'} page cache before each step)")
