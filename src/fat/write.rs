@@ -398,10 +398,14 @@ fn copy_files(dir: &Dir, out: &File, offset: u64, g: &geometry::Geometry) -> Res
     Ok(())
 }
 
-/// Elsewhere than Linux: write zeros over the range's data extents only, so
-/// holes stay holes.
-#[cfg(not(target_os = "linux"))]
+/// Make `[offset, offset + len)` of `out` read as zeros: punch a hole
+/// (Linux, keeping the file size), else write zeros over the range's data
+/// extents only, so holes stay holes.
 fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if punch_hole(out, offset, len)? {
+        return Ok(());
+    }
     let zeros = vec![0u8; 1 << 20];
     for (start, elen) in crate::sparse::data_extents(out, offset, len)? {
         let mut done = 0;
@@ -414,10 +418,9 @@ fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Make `[offset, offset + len)` of `out` read as zeros: punch a hole
-/// (keeping the file size), or write zeros where that is not supported.
+/// `Ok(false)` where the filesystem cannot punch holes.
 #[cfg(target_os = "linux")]
-fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
+fn punch_hole(out: &File, offset: u64, len: u64) -> std::io::Result<bool> {
     // SAFETY: fallocate on a valid descriptor; no memory is passed.
     let r = unsafe {
         libc::fallocate(
@@ -428,20 +431,11 @@ fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
         )
     };
     if r == 0 {
-        return Ok(());
+        return Ok(true);
     }
     let err = std::io::Error::last_os_error();
     match err.raw_os_error() {
-        Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) | Some(libc::ENODEV) => {
-            let zeros = vec![0u8; 1 << 20];
-            let mut done = 0;
-            while done < len {
-                let n = (len - done).min(zeros.len() as u64) as usize;
-                out.write_all_at(&zeros[..n], offset + done)?;
-                done += n as u64;
-            }
-            Ok(())
-        }
+        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL | libc::ENODEV) => Ok(false),
         _ => Err(err),
     }
 }

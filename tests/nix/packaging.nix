@@ -73,33 +73,8 @@ let
     };
   };
 
-  # The starter flake.lock, pinned as nixosModules.default pins it, with this
-  # repository's flake.lock standing in for the inputs (and a made-up rev
-  # for nixos-image-tools itself).
-  ownLock = builtins.fromJSON (builtins.readFile ../../flake.lock);
-  pinOf = node: { inherit (node.locked) rev narHash lastModified; };
-  locks = {
-    nixpkgs = pinOf ownLock.nodes.nixpkgs;
-    nixos-apple-silicon = pinOf ownLock.nodes.nixos-apple-silicon // {
-      flakeLock = {
-        root = "root";
-        version = 7;
-        nodes = {
-          root.inputs = {
-            flake-compat = "flake-compat";
-            nixpkgs = "nixpkgs";
-          };
-          inherit (ownLock.nodes) flake-compat nixpkgs;
-        };
-      };
-    };
-    nixos-image-tools = {
-      rev = "0123456789abcdef0123456789abcdef01234567";
-      narHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-      lastModified = epoch;
-      flakeLock = ownLock;
-    };
-  };
+  # The starter flake.lock, pinned as nixosModules.default pins it.
+  inherit (import ./fixture-locks.nix { lastModified = epoch; }) locks;
 
   rootArgs = {
     inherit fs toplevel epoch;

@@ -40,36 +40,16 @@ let
   starter = import ../../lib/starter-config.nix (btrfs // { stateVersion = "26.05"; });
 
   # This repository's own flake.lock stands in for the inputs' locks.
-  ownLock = builtins.fromJSON (builtins.readFile ../../flake.lock);
-  pinOf = node: { inherit (node.locked) rev narHash lastModified; };
-  toolsRev = "0123456789abcdef0123456789abcdef01234567";
+  inherit (import ./fixture-locks.nix { lastModified = 1785000000; })
+    ownLock
+    toolsRev
+    locks
+    ;
   starterLocked = import ../../lib/starter-config.nix (
     btrfs
     // {
       stateVersion = "26.05";
-      locks = {
-        nixpkgs = pinOf ownLock.nodes.nixpkgs;
-        # An input's own flake.lock: flake-compat is copied, nixpkgs followed.
-        nixos-apple-silicon = pinOf ownLock.nodes.nixos-apple-silicon // {
-          flakeLock = {
-            root = "root";
-            version = 7;
-            nodes = {
-              root.inputs = {
-                flake-compat = "flake-compat";
-                nixpkgs = "nixpkgs";
-              };
-              inherit (ownLock.nodes) flake-compat nixpkgs;
-            };
-          };
-        };
-        nixos-image-tools = {
-          rev = toolsRev;
-          narHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-          lastModified = 1785000000;
-          flakeLock = ownLock;
-        };
-      };
+      inherit locks;
     }
   );
   starterLock = builtins.fromJSON starterLocked."flake.lock";
