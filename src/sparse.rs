@@ -80,16 +80,7 @@ const STEP: u64 = 64 << 20;
 
 /// Elsewhere than Linux: read and write (zero blocks skipped).
 #[cfg(not(target_os = "linux"))]
-fn copy_extent(
-    src: &File,
-    src_off: u64,
-    dst: &File,
-    dst_off: u64,
-    len: u64,
-    on_progress: &mut dyn FnMut(u64),
-) -> io::Result<()> {
-    copy_by_reading(src, src_off, dst, dst_off, len, on_progress)
-}
+use copy_by_reading as copy_extent;
 
 #[cfg(target_os = "linux")]
 fn copy_extent(
