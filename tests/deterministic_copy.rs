@@ -370,16 +370,17 @@ fn store_paths_land_under_nix_store() {
         &[&"--paths-from", &list, &"--mtime", &"10", &extra, &dest],
         &[],
     ));
+    // Store paths get Nix's canonical read-only modes; the rest 0644/0755.
     let expected = "\
 \x20d 755 - 10.0000000000 - 
 etc-file f 644 1 10.0000000000 1 
 nix d 755 - 10.0000000000 - 
 nix/store d 755 - 10.0000000000 - 
-nix/store/aaaa-foo-1.0 d 755 - 10.0000000000 - 
-nix/store/aaaa-foo-1.0/bin d 755 - 10.0000000000 - 
-nix/store/aaaa-foo-1.0/bin/foo f 755 1 10.0000000000 19 
+nix/store/aaaa-foo-1.0 d 555 - 10.0000000000 - 
+nix/store/aaaa-foo-1.0/bin d 555 - 10.0000000000 - 
+nix/store/aaaa-foo-1.0/bin/foo f 555 1 10.0000000000 19 
 nix/store/aaaa-foo-1.0/default l 777 1 10.0000000000 7 bin/foo
-nix/store/bbbb-bar.conf f 644 1 10.0000000000 4 
+nix/store/bbbb-bar.conf f 444 1 10.0000000000 4 
 nix/var d 755 - 10.0000000000 - ";
     assert_eq!(find_listing(&dest), expected);
     assert_eq!(
@@ -509,7 +510,7 @@ fn store_hard_links_do_not_depend_on_the_host() {
     }
     assert_eq!(listings[0], listings[1]);
     assert!(
-        listings[0].contains("nix/store/aaaa-a/again f 644 1 "),
+        listings[0].contains("nix/store/aaaa-a/again f 444 1 "),
         "{}",
         listings[0]
     );

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Copy trees reproducibly: sorted traversal, every time set to one value,
-/// modes normalised to 0644/0755, symlinks verbatim, hard links kept, no
+/// modes normalised to 0644/0755 (store paths 0444/0555), symlinks verbatim, hard links kept, no
 /// xattrs, no owners. The result appears at DEST only when complete.
 #[derive(Parser)]
 #[command(version, about, long_about)]

@@ -203,9 +203,14 @@ fn stage(root: &Path, entries: &[Entry], opts: &Options) -> Result<Report> {
     }
 
     // Directory times last and children before parents: creating an entry
-    // changes its directory's mtime.
+    // changes its directory's mtime. Store directories become read-only
+    // only now, once nothing more is created in them.
     for e in entries.iter().rev().filter(|e| e.kind == Kind::Dir) {
         let path = root.join(&e.rel);
+        if e.store {
+            std::fs::set_permissions(&path, PermissionsExt::from_mode(0o555))
+                .ctx("set permissions on", &path)?;
+        }
         filetime::set_file_times(&path, time, time).ctx("set times on", &path)?;
     }
     filetime::set_file_times(root, time, time).ctx("set times on", root)?;
@@ -227,7 +232,7 @@ fn realise(
     let path = root.join(&e.rel);
     match e.kind {
         Kind::File { exec, size, sparse } => {
-            let mode = if exec { 0o755 } else { 0o644 };
+            let mode = file_mode(exec, e.store);
             let input = File::open(src).ctx("open", src)?;
             let output = OpenOptions::new()
                 .write(true)
@@ -255,6 +260,17 @@ fn realise(
         Kind::Dir | Kind::HardLink(_) => unreachable!("handled by the caller"),
     }
     Ok(())
+}
+
+/// A copied file's mode: only the execute bits come from the source; store
+/// files are read-only as Nix leaves them.
+fn file_mode(exec: bool, store: bool) -> u32 {
+    match (exec, store) {
+        (true, false) => 0o755,
+        (false, false) => 0o644,
+        (true, true) => 0o555,
+        (false, true) => 0o444,
+    }
 }
 
 /// The process umask, read without changing it (Linux ≥ 4.7 reports it in

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 pub enum Kind {
     Dir,
     File {
-        /// Any execute bit was set in the source: the copy gets 0755, else 0644.
+        /// Any execute bit was set in the source: the copy gets 0755, else
+        /// 0644 (in a store path 0555, else 0444).
         exec: bool,
         size: u64,
         /// Fewer blocks allocated than the size needs: look for holes.
@@ -37,6 +38,9 @@ pub struct Entry {
     pub kind: Kind,
     /// Device of the source, for deciding whether reflinks are worth trying.
     pub dev: u64,
+    /// Inside a store path: Nix's canonical read-only modes (files 0444 or
+    /// 0555, directories 0555), which `nix-store --optimise` also expects.
+    pub store: bool,
 }
 
 /// Where an entry came from, for naming both sides of a conflict.
@@ -61,7 +65,7 @@ impl Plan {
     pub fn add_source(&mut self, src: &Path) -> Result<()> {
         let meta = src.symlink_metadata().ctx("read source", src)?;
         if meta.is_dir() {
-            self.add_tree_contents(src, Path::new(""), true)
+            self.add_tree_contents(src, Path::new(""), false)
         } else {
             let name = src.file_name().ok_or_else(|| {
                 Error::Invalid(format!(
@@ -69,7 +73,7 @@ impl Plan {
                     src.display()
                 ))
             })?;
-            self.add_one(src, PathBuf::from(name), &meta, true)
+            self.add_one(src, PathBuf::from(name), &meta, false)
         }
     }
 
@@ -85,9 +89,9 @@ impl Plan {
         })?;
         let rel = Path::new("nix/store").join(name);
         let meta = path.symlink_metadata().ctx("read store path", path)?;
-        self.add_one(path, rel.clone(), &meta, false)?;
+        self.add_one(path, rel.clone(), &meta, true)?;
         if meta.is_dir() {
-            self.add_tree_contents(path, &rel, false)?;
+            self.add_tree_contents(path, &rel, true)?;
         }
         Ok(())
     }
@@ -100,12 +104,13 @@ impl Plan {
                 source: None,
                 kind: Kind::Dir,
                 dev: 0,
+                store: false,
             })?;
         }
         Ok(())
     }
 
-    fn add_tree_contents(&mut self, root: &Path, base: &Path, keep_links: bool) -> Result<()> {
+    fn add_tree_contents(&mut self, root: &Path, base: &Path, store: bool) -> Result<()> {
         for item in walkdir::WalkDir::new(root).min_depth(1).follow_links(false) {
             let item = item.map_err(|e| {
                 let path = e.path().unwrap_or(root).to_path_buf();
@@ -118,7 +123,7 @@ impl Plan {
                 .path()
                 .strip_prefix(root)
                 .expect("walkdir yields paths under its root");
-            self.add_one(item.path(), base.join(rel), &meta, keep_links)?;
+            self.add_one(item.path(), base.join(rel), &meta, store)?;
         }
         Ok(())
     }
@@ -128,7 +133,7 @@ impl Plan {
         src: &Path,
         rel: PathBuf,
         meta: &std::fs::Metadata,
-        keep_links: bool,
+        store: bool,
     ) -> Result<()> {
         let ft = meta.file_type();
         let kind = if ft.is_dir() {
@@ -158,7 +163,7 @@ impl Plan {
                 src.display()
             )));
         };
-        if keep_links && !ft.is_dir() && meta.nlink() > 1 {
+        if !store && !ft.is_dir() && meta.nlink() > 1 {
             self.links.insert(rel.clone(), (meta.dev(), meta.ino()));
         }
         self.insert(Entry {
@@ -166,6 +171,7 @@ impl Plan {
             source: Some(src.to_path_buf()),
             kind,
             dev: meta.dev(),
+            store,
         })
     }
 
