@@ -41,6 +41,7 @@ let
     # marked in EFI/nixos/.extra-files is one the installed system's
     # systemd-boot installer copies again after deleting the marked ones.
     extraFiles = sdb.extraFiles;
+    inherit (sdb) extraEntries;
     # As systemd-boot.nix puts it in the bootspec (org.nixos.systemd-boot).
     devicetree =
       if sdb.installDeviceTree or false then
@@ -96,7 +97,15 @@ let
 
   package = import ./make-installer-package.nix { inherit runCommand nixos-image-tools; } {
     inherit image;
-    inherit (cfg) name version packageUrlBase displayName;
+    inherit (cfg)
+      name
+      version
+      packageUrlBase
+      displayName
+      defaultOsName
+      supportedFirmware
+      icon
+      ;
     fs = cfg.fsType;
   };
 in

@@ -23,7 +23,7 @@
   name ? "nixos-disk-image",
   layout,
   stageRoot ? null,
-  epoch ? 315532800,
+  epoch ? (import ./pure.nix).dosEpoch,
 }:
 
 let

@@ -25,6 +25,8 @@
   loaderConf,
   # boot.loader.systemd-boot.extraFiles: { "m1n1/boot.bin" = drv; }
   extraFiles ? { },
+  # boot.loader.systemd-boot.extraEntries: { "memtest.conf" = text; }
+  extraEntries ? { },
   # The device tree blob the entry hands to Linux, or null: with
   # boot.loader.systemd-boot.installDeviceTree,
   # "${config.hardware.deviceTree.package}/${config.hardware.deviceTree.name}"
@@ -32,15 +34,19 @@
   devicetree ? null,
   # Build date shown in the entry's version line (the real installer uses the
   # generation's ctime); fixed so the tree is reproducible.
-  epoch ? 315532800,
+  epoch ? (import ./pure.nix).dosEpoch,
 }:
 
 let
   pure = import ./pure.nix;
+  entryNames = builtins.attrNames extraEntries;
+  entryAttr = i: "extraEntry${toString i}";
+  entryAttrs = builtins.genList entryAttr (builtins.length entryNames);
   upper = builtins.replaceStrings [ "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" ] [ "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z" ];
 in
 runCommand name
-  {
+  (
+    {
     inherit
       kernel
       initrd
@@ -55,16 +61,25 @@ runCommand name
     devicetree = if devicetree == null then "" else "${devicetree}";
     kernelParams = builtins.concatStringsSep " " kernelParams;
     extraFilesList = pure.fileListText extraFiles;
+    extraEntryNames = builtins.concatStringsSep "\n" entryNames;
     bootName = "BOOT${upper efiArch}.EFI";
     systemdBootName = "systemd-boot${efiArch}.efi";
     passAsFile = [
       "loaderConf"
       "extraFilesList"
-    ];
+    ]
+    ++ entryAttrs;
     # What the installed system's systemd-boot installer must copy again
     # for the markers below (tests/nix/run.sh replays that step).
-    passthru = { inherit extraFiles; };
+    passthru = { inherit extraFiles extraEntries; };
   }
+  // builtins.listToAttrs (
+    builtins.genList (i: {
+      name = entryAttr i;
+      value = extraEntries.${builtins.elemAt entryNames i};
+    }) (builtins.length entryNames)
+  )
+  )
   ''
     set -eu
     # systemd-boot-builder.py copy_from_file: the resolved store file's
@@ -124,6 +139,19 @@ runCommand name
       cp -L "$src" "$out/$dest"
       : > "$out/EFI/nixos/.extra-files/$dest"
     done < "$extraFilesListPath"
+
+    # boot.loader.systemd-boot.extraEntries, marked like extra files
+    # (systemd-boot.nix copy-extra-files).
+    i=0
+    while IFS= read -r entry; do
+      [ -n "$entry" ] || continue
+      case "$entry" in */*|.*) echo "esp: extra entry name '$entry' must be a plain file name" >&2; exit 1;; esac
+      src=extraEntry''${i}Path
+      cp "''${!src}" "$out/loader/entries/$entry"
+      mkdir -p "$out/EFI/nixos/.extra-files/loader/entries"
+      : > "$out/EFI/nixos/.extra-files/loader/entries/$entry"
+      i=$((i + 1))
+    done <<< "$extraEntryNames"
 
     chmod -R u+w,go-w "$out"
   ''

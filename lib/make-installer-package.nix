@@ -15,6 +15,11 @@
   fs,
   packageUrlBase ? null,
   displayName ? null,
+  # The entry's default OS name, supported_fw (a list) and icon; null:
+  # gen-installer-data's defaults.
+  defaultOsName ? null,
+  supportedFirmware ? null,
+  icon ? null,
   # The root partition: index, GPT name or type alias.
   rootSelector ? (import ./pure.nix).rootLabel,
   # Paths left out of the ESP's files (carve-partitions --exclude).
@@ -34,6 +39,9 @@ let
       fs
       packageUrlBase
       displayName
+      defaultOsName
+      supportedFirmware
+      icon
       ;
     manifest = "$out/${base}.manifest.json";
     output = "entry.json";

@@ -34,6 +34,24 @@ let
     fs: if elem fs fsTypes then fs else throw "nixos-image-tools: fsType must be btrfs or ext4, not ${fs}";
 in
 rec {
+  inherit fsTypes;
+
+  # 1980-01-01T00:00:00Z, the earliest time FAT and zip can store: the
+  # default timestamp of everything in an image.
+  dosEpoch = 315532800;
+
+  # Present in the image until first boot has finished (modules/first-boot.nix).
+  firstBootMarker = "/var/lib/nixos-asahi/first-boot";
+
+  # The firmware versions the Asahi installer knows (its supported_fw
+  # values; gen-installer-data refuses others).
+  installerFirmware = [
+    "12.3"
+    "12.3.1"
+    "13.5"
+    "14.8.3"
+  ];
+
   # "nixos-asahi-0.2.0-btrfs": names the zip, seeds identifiers, derives the volume id.
   packageBaseName =
     {
@@ -149,9 +167,13 @@ rec {
       output,
       packageUrlBase ? null,
       displayName ? null,
+      defaultOsName ? null,
+      supportedFirmware ? null,
+      icon ? null,
     }:
     let
       zip = zipName { inherit name version fs; };
+      opt = flag: v: if v == null then [ ] else [ flag v ];
       url = if packageUrlBase == null then zip else "${packageUrlBase}/${zip}";
     in
     [
@@ -169,7 +191,10 @@ rec {
       "--volume-id"
       (volumeId { inherit name version fs; })
     ]
-    ++ (if displayName == null then [ ] else [ "--display-name" displayName ])
+    ++ opt "--display-name" displayName
+    ++ opt "--default-os-name" defaultOsName
+    ++ opt "--supported-fw" (if supportedFirmware == null then null else concatStringsSep "," supportedFirmware)
+    ++ opt "--icon" icon
     ++ [
       "--output"
       output

@@ -35,7 +35,7 @@
   etcNixos ? { },
   # Directories whose contents are merged into / (after the skeleton).
   extraTrees ? [ ],
-  epoch ? 315532800,
+  epoch ? (import ./pure.nix).dosEpoch,
 }:
 
 let
@@ -61,18 +61,23 @@ assert builtins.elem fs [
     rootExtraTrees = builtins.concatStringsSep " " (map (t: "${t}") extraTrees);
     rootEtcFilesList = pure.fileListText etcFiles;
     rootEtcNixosSource = if etcNixosSource == null then "" else "${etcNixosSource}";
+    # "<subvolume> <mount point>" lines, / first (pure.btrfsSubvolumes).
+    rootSubvolumes = builtins.concatStringsSep "\n" (
+      map (s: "${s.path} ${s.mountPoint}") pure.btrfsSubvolumes
+    );
+    rootFirstBootMarker = pure.firstBootMarker;
   };
   passAsFile = [ "rootEtcFilesList" ];
   script = ''
     skel=$PWD/root-skeleton
     # deterministic-copy normalises modes to 0644/0755, so /tmp (1777) and
     # /root (0700) are left to stage 2 and the activation script to create.
-    mkdir -p "$skel"/{etc/nixos,boot,home,var/lib/nixos-asahi,nix/var/nix/profiles}
+    mkdir -p "$skel"/{etc/nixos,boot,home,nix/var/nix/profiles} "$skel$(dirname "$rootFirstBootMarker")"
     : > "$skel/etc/NIXOS"
     # Loaded by `nix-store --load-db` on first boot (then deleted).
     cp "$rootClosureInfo/registration" "$skel/nix-path-registration"
     # Tells the first boot to ask for a password, grow / and fetch firmware.
-    : > "$skel/var/lib/nixos-asahi/first-boot"
+    : > "$skel$rootFirstBootMarker"
 
     if [ -n "$rootEtcNixosSource" ]; then
       # Symlinks stay symlinks; modes are normalised below and by
@@ -88,7 +93,8 @@ assert builtins.elem fs [
     chmod -R u+w,go-w "$skel"
 
     if [ "$rootFs" = btrfs ]; then
-      dest=$rootDir/@
+      top=''${rootSubvolumes%% *}
+      dest=$rootDir/$top
     else
       dest=$rootDir
     fi
@@ -99,11 +105,20 @@ assert builtins.elem fs [
     rm -rf "$skel"
 
     if [ "$rootFs" = btrfs ]; then
-      # /nix and /home are their own subvolumes; @ keeps empty mount points.
-      chmod u+w "$rootDir/@" "$rootDir/@/nix"
-      mv "$rootDir/@/nix" "$rootDir/@nix"
-      mkdir "$rootDir/@/nix" "$rootDir/@home"
-      touch -h -d "@$rootEpoch" "$rootDir/@" "$rootDir/@/nix" "$rootDir/@home" "$rootDir/@nix"
+      # Every other subvolume takes its mount point's contents out of the
+      # top one (or starts empty), which keeps the empty mount point.
+      while read -r sub mnt; do
+        [ "$mnt" != / ] || continue
+        chmod u+w "$dest" "$(dirname "$dest$mnt")"
+        if [ -e "$dest$mnt" ]; then
+          mv "$dest$mnt" "$rootDir/$sub"
+        else
+          mkdir "$rootDir/$sub"
+        fi
+        mkdir "$dest$mnt"
+        touch -h -d "@$rootEpoch" "$rootDir/$sub" "$dest$mnt" "$(dirname "$dest$mnt")"
+      done <<<"$rootSubvolumes"
+      touch -h -d "@$rootEpoch" "$dest"
     fi
   '';
 }
