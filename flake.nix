@@ -33,11 +33,11 @@
       imageSystem =
         fs:
         lib.nixosSystem {
-          system = "aarch64-linux";
           modules = [
             self.nixosModules.default
             ./modules/image-system.nix
             {
+              nixpkgs.hostPlatform = "aarch64-linux";
               nixosAsahi = {
                 enable = true;
                 fsType = fs;
@@ -77,16 +77,20 @@
         # The image layout plus Apple Silicon support (what /etc/nixos imports).
         nixos-asahi = {
           _file = ./flake.nix;
+          # Imported twice (a configuration that imports it, extended by
+          # lib.mkAsahiPackage), it counts once.
+          key = "nixos-image-tools#nixosModules.nixos-asahi";
           imports = [
             ./modules/nixos-asahi-image.nix
             nixos-apple-silicon.nixosModules.apple-silicon-support
           ];
           # The starter /etc/nixos flake.lock pins the inputs this flake was
           # evaluated with (after any follows/overrides of the user's flake).
+          # Not this flake itself: its revision may be unpushed or in a fork
+          # the Mac cannot fetch (the starter flake names a release tag).
           nixosAsahi.starterFlake.locks = lib.mkDefault {
             nixpkgs = pure.inputLock nixpkgs;
             nixos-apple-silicon = pure.inputLock nixos-apple-silicon;
-            nixos-image-tools = pure.inputLock self;
           };
         };
         # The image layout alone.
@@ -137,8 +141,8 @@
         }
       );
 
-      # The RFC 166 formatter (nixpkgs' nixfmt, formerly nixfmt-rfc-style).
-      formatter = forAllSystems (_system: pkgs: pkgs.nixfmt);
+      # nixfmt (RFC 166 style) over the whole tree, so a bare `nix fmt` works.
+      formatter = forAllSystems (_system: pkgs: pkgs.nixfmt-tree);
 
       apps = forAllSystems (
         _system: pkgs: {

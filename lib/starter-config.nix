@@ -62,7 +62,6 @@ in
         { nixpkgs, nixos-image-tools, ... }:
         {
           nixosConfigurations.${hostName} = nixpkgs.lib.nixosSystem {
-            system = "aarch64-linux";
             modules = [
               # Apple Silicon support and the image's boot/mount layout.
               nixos-image-tools.nixosModules.default
@@ -74,16 +73,21 @@ in
   '';
 
   "configuration.nix" = ''
-    { ... }:
+    { lib, ... }:
     let
       haveFirmware = builtins.pathExists ./firmware/firmware.cpio;
     in
     {
+      # First boot records the partitions this installation booted from
+      # here; / and /boot are then mounted by them.
+      imports = lib.optional (builtins.pathExists ./installation.nix) ./installation.nix;
+
+      nixpkgs.hostPlatform = "aarch64-linux";
       hardware.asahi.enable = true;
 
-      # These identify the installed system: the ESP was formatted with the
-      # volume id derived from "${name}-${version}-${fs}" and / is labelled
-      # "nixos". Keep them as they are, or /boot will not be found.
+      # The package this system was installed from. Until first boot has
+      # recorded the partitions (installation.nix), the ESP is found by the
+      # volume id derived from "${name}-${version}-${fs}".
       nixosAsahi = {
         enable = true;
         name = "${name}";

@@ -1,7 +1,8 @@
 # The Asahi installer image of a NixOS configuration, as options. With
 # `nixosAsahi.enable` the system mounts / by label and /boot by the ESP
-# volume id the installer entry carries, boots with systemd-boot, finishes
-# its installation on first boot, and exposes:
+# volume id the installer entry carries (by partition UUID once first boot
+# recorded them), boots with systemd-boot, finishes its installation on
+# first boot (./first-boot.nix), and exposes:
 #   system.build.asahiEspTree, asahiRootTree, asahiImage (disk.img + report),
 #   asahiPackage ($out/<name>-<version>-<fs>.zip, installer_data-<version>-<fs>.json).
 # It does not import the Apple Silicon support module itself (the flake's
@@ -22,27 +23,33 @@ let
     inherit (cfg) name version;
     fs = cfg.fsType;
   };
-  espUuid = pure.espUuid ids;
   haveAsahiModule = options ? hardware && options.hardware ? asahi;
-  marker = "/var/lib/nixos-asahi/first-boot";
+  sdb = config.boot.loader.systemd-boot;
   built = import ../lib/from-nixos.nix {
     inherit config;
     inherit (pkgs) buildPackages;
     nixos-image-tools = cfg.toolsPackage;
   };
+  guid = types.strMatching "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+  inst = cfg.installation;
+  rootDevice =
+    if inst.rootPartUuid != null then
+      "/dev/disk/by-partuuid/${inst.rootPartUuid}"
+    else
+      "/dev/disk/by-label/${pure.rootLabel}";
+  espDevice =
+    if inst.espPartUuid != null then
+      "/dev/disk/by-partuuid/${inst.espPartUuid}"
+    else
+      "/dev/disk/by-uuid/${pure.espUuidOf cfg.volumeId}";
 in
 {
+  imports = [ ./first-boot.nix ];
+
   options.nixosAsahi = {
-    enable = mkOption {
-      type = types.bool;
-      default = false;
-      description = "Lay the system out as an Asahi installer image (mounts, boot loader, first boot) and expose system.build.asahiImage / asahiPackage.";
-    };
+    enable = lib.mkEnableOption "the Asahi installer image layout (mounts, boot loader, first boot) and system.build.asahiImage / asahiPackage";
     fsType = mkOption {
-      type = types.enum [
-        "btrfs"
-        "ext4"
-      ];
+      type = types.enum pure.fsTypes;
       default = "btrfs";
       description = "Root filesystem. btrfs uses subvolumes @ (/), @home and @nix.";
     };
@@ -54,13 +61,34 @@ in
     version = mkOption {
       type = types.str;
       default = pure.crateVersion ../.;
-      defaultText = "this project's version (Cargo.toml)";
+      defaultText = lib.literalMD "this project's version (`Cargo.toml`)";
       description = "Package version (a new version gives a new ESP volume id and a new, immutable URL).";
     };
     displayName = mkOption {
       type = types.nullOr types.str;
       default = null;
-      description = "Menu text in the installer; null lets gen-installer-data choose (NixOS <release> (<name>-<version>-<fs>)).";
+      description = "Menu text in the installer; null lets gen-installer-data choose (<defaultOsName> (<name>-<version>-<fs>)).";
+    };
+    defaultOsName = mkOption {
+      type = types.str;
+      default = "NixOS";
+      description = "The installer entry's default OS name (the volume names the installer gives).";
+    };
+    supportedFirmware = mkOption {
+      type = types.nullOr (types.listOf (types.enum pure.installerFirmware));
+      default = null;
+      example = [
+        "12.3"
+        "12.3.1"
+        "13.5"
+      ];
+      description = "The entry's supported_fw; null lets gen-installer-data choose (12.3, 12.3.1, 13.5).";
+    };
+    icon = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "esp/asahi/nixos.icns";
+      description = "A zip member (an .icns put on the ESP, e.g. with extraEspFiles) the installer shows as the OS icon.";
     };
     packageUrlBase = mkOption {
       type = types.nullOr types.str;
@@ -84,12 +112,13 @@ in
     seed = mkOption {
       type = types.str;
       default = pure.packageBaseName ids;
-      defaultText = "<name>-<version>-<fsType>";
+      defaultText = lib.literalExpression ''"''${name}-''${version}-''${fsType}"'';
       description = "Seed of the image's GUIDs and filesystem UUIDs.";
     };
     epoch = mkOption {
       type = types.int;
-      default = 315532800;
+      default = pure.dosEpoch;
+      defaultText = lib.literalMD "315532800 (1980-01-01, the earliest FAT time)";
       description = "Timestamp (seconds since 1970) given to every file in the image.";
     };
     efiArch = mkOption {
@@ -112,9 +141,10 @@ in
       '';
     };
     extraStorePaths = mkOption {
-      type = types.listOf types.package;
+      type = types.listOf types.pathInStore;
       default = [ ];
-      description = "More store paths to copy into the image and register.";
+      example = lib.literalExpression "[ self.outPath pkgs.hello ]";
+      description = "More store paths (packages, flake sources) to copy into the image and register.";
     };
     etcNixosSource = mkOption {
       type = types.nullOr types.path;
@@ -145,7 +175,7 @@ in
             inherit (config.networking) hostName;
             stateVersion = config.system.stateVersion;
           };
-      defaultText = "with etcNixosSource unset, a starter flake importing this project's module, with a flake.lock (lib/starter-config.nix); else nothing";
+      defaultText = lib.literalMD "with `etcNixosSource` unset, a starter flake importing this project's module, with a `flake.lock` (`lib/starter-config.nix`); else nothing";
       description = "Files of /etc/nixos in the image, by name (plain names, no directories).";
     };
     starterFlake = {
@@ -161,87 +191,129 @@ in
       };
       toolsFlakeUrl = mkOption {
         type = types.str;
-        default = "github:nix-community/nixos-image-tools";
-        description = "The starter /etc/nixos flake's nixos-image-tools input.";
+        default = "github:nix-community/nixos-image-tools/v${pure.crateVersion ../.}";
+        defaultText = lib.literalMD "this project's release tag: `github:nix-community/nixos-image-tools/v<version>`";
+        description = ''
+          The starter /etc/nixos flake's nixos-image-tools input. A published
+          release tag by default, never the revision the image was built
+          from, which may be unpushed or in a fork the Mac cannot fetch.
+        '';
       };
       locks = mkOption {
         type = types.attrsOf (types.nullOr types.raw);
         default = { };
-        defaultText = "from nixosModules.default: the inputs this flake was evaluated with";
+        defaultText = lib.literalMD "from `nixosModules.default`: the `nixpkgs` and `nixos-apple-silicon` inputs this flake was evaluated with";
         description = ''
           What the starter flake.lock pins the inputs `nixpkgs`,
           `nixos-apple-silicon` and `nixos-image-tools` to: each null or
           `nixos-image-tools.lib.inputLock <flake input>` (rev, narHash,
           lastModified, the input's own flake.lock). This flake's
-          nixosModules.default sets them from the inputs it was evaluated
-          with, so the Mac rebuilds with exactly those. Inputs left out, null
-          (e.g. a dirty tree without a rev) or with URLs other than
-          `github:owner/repo[/ref]` are locked by Nix on first use.
+          nixosModules.default sets nixpkgs and nixos-apple-silicon from the
+          inputs it was evaluated with, so the Mac rebuilds with exactly
+          those. Inputs left out, null (e.g. a dirty tree without a rev) or
+          with URLs other than `github:owner/repo[/ref]` are locked by Nix on
+          first use.
         '';
+      };
+    };
+    installation = {
+      espPartUuid = mkOption {
+        type = types.nullOr guid;
+        default = null;
+        example = "1f2e3d4c-0000-4000-8000-0123456789ab";
+        description = ''
+          The partition UUID of this installation's ESP. First boot writes
+          it to /etc/nixos/installation.nix (which the starter and template
+          configurations import); /boot is then mounted by it instead of by
+          the volume id derived from name, version and fsType.
+        '';
+      };
+      rootPartUuid = mkOption {
+        type = types.nullOr guid;
+        default = null;
+        description = "The partition UUID of this installation's root; / (and its subvolumes) are then mounted by it instead of by the label.";
       };
     };
     loadVendorFirmware = mkOption {
       type = types.bool;
       default = !(haveAsahiModule && config.hardware.asahi.extractPeripheralFirmware);
-      defaultText = "true unless the Apple Silicon module builds the firmware into the system";
+      defaultText = lib.literalMD "`true` unless the Apple Silicon module builds the firmware into the system";
       description = "At each boot, unpack the Mac's firmware (vendorfw/firmware.cpio, put on the ESP by the installer) into /lib/firmware.";
     };
     firstBootPassword = mkOption {
       type = types.bool;
       default = config.users.mutableUsers;
-      defaultText = "config.users.mutableUsers";
+      defaultText = lib.literalExpression "config.users.mutableUsers";
       description = "On first boot, ask on tty1 for root's password before any login prompt (the image ships no password hash).";
     };
     toolsPackage = mkOption {
       type = types.package;
       default = pkgs.buildPackages.nixos-image-tools or (pkgs.buildPackages.callPackage ../package.nix { });
-      defaultText = "nixos-image-tools for the build platform";
+      defaultText = lib.literalMD "nixos-image-tools for the build platform";
       description = "The nixos-image-tools package whose executables build the image.";
     };
     volumeId = mkOption {
       type = types.str;
       readOnly = true;
       default = pure.volumeId ids;
-      description = "The ESP's FAT volume id (derived from <name>-<version>-<fsType>).";
+      defaultText = lib.literalMD "derived from `<name>-<version>-<fsType>`";
+      description = "The ESP's FAT volume id.";
     };
   };
 
   config = mkIf cfg.enable (
     lib.mkMerge [
       {
-        fileSystems =
+        assertions = [
           {
-            "/" = {
-              device = "/dev/disk/by-label/${pure.rootLabel}";
-              fsType = cfg.fsType;
-              options = lib.optional (cfg.fsType == "btrfs") "subvol=@";
-            };
-            "/boot" = {
-              device = "/dev/disk/by-uuid/${espUuid}";
-              fsType = "vfat";
-              # What nixos-generate-config records for an ESP mounted with
-              # umask=077, as the NixOS manual's installation steps mount it:
-              # with 0022 bootctl warns that the random seed file's mount
-              # point is world accessible.
-              options = [
-                "fmask=0077"
-                "dmask=0077"
-              ];
-            };
+            assertion = config.specialisation == { };
+            message = "nixosAsahi: specialisations are not in the image's ESP (lib/make-esp-tree.nix writes generation 1 only); build the image without them and add them after installing.";
           }
-          // lib.optionalAttrs (cfg.fsType == "btrfs") {
-            "/home" = {
-              device = "/dev/disk/by-label/${pure.rootLabel}";
-              fsType = "btrfs";
-              options = [ "subvol=@home" ];
-            };
-            "/nix" = {
-              device = "/dev/disk/by-label/${pure.rootLabel}";
-              fsType = "btrfs";
-              options = [ "subvol=@nix" ];
-              neededForBoot = true;
-            };
+          {
+            assertion = sdb.extraEfiDrivers == { };
+            message = "nixosAsahi: boot.loader.systemd-boot.extraEfiDrivers are not in the image's ESP; add them after installing.";
+          }
+          {
+            assertion = !haveAsahiModule || sdb.extraFiles ? "m1n1/boot.bin";
+            message = "nixosAsahi: the image has no m1n1/boot.bin, which the Asahi installer's entry chainloads: set hardware.asahi.enable = true.";
+          }
+        ];
+
+        fileSystems = {
+          "/" = {
+            device = rootDevice;
+            inherit (cfg) fsType;
+            # The installer grew the partition: stage 1 grows ext4 into it
+            # (btrfs: nixos-asahi-grow-root on first boot).
+            autoResize = cfg.fsType == "ext4";
+          }
+          // lib.optionalAttrs (cfg.fsType == "btrfs") { options = [ "subvol=@" ]; };
+          "/boot" = {
+            device = espDevice;
+            fsType = "vfat";
+            # What nixos-generate-config records for an ESP mounted with
+            # umask=077, as the NixOS manual's installation steps mount it:
+            # with 0022 bootctl warns that the random seed file's mount
+            # point is world accessible.
+            options = [
+              "fmask=0077"
+              "dmask=0077"
+            ];
           };
+        }
+        // lib.optionalAttrs (cfg.fsType == "btrfs") (
+          lib.listToAttrs (
+            map (s: {
+              name = s.mountPoint;
+              value = {
+                device = rootDevice;
+                fsType = "btrfs";
+                options = [ "subvol=${s.path}" ];
+                neededForBoot = s.mountPoint == "/nix";
+              };
+            }) (builtins.filter (s: s.mountPoint != "/") pure.btrfsSubvolumes)
+          )
+        );
 
         boot.loader.systemd-boot.enable = true;
         # NixOS itself keeps installing them after the image (see the option).
@@ -253,92 +325,6 @@ in
           "vfat"
         ];
 
-        # Finish the installation before systemd starts (as sd-image does).
-        boot.postBootCommands = ''
-          if [ -f /nix-path-registration ]; then
-            ${config.nix.package.out}/bin/nix-store --load-db < /nix-path-registration \
-              && ${config.nix.package.out}/bin/nix-env -p /nix/var/nix/profiles/system --set /run/current-system \
-              && rm -f /nix-path-registration
-            touch /etc/NIXOS
-            # The installer grew the partition; grow the filesystem into it.
-            ${
-              if cfg.fsType == "btrfs" then
-                "${pkgs.btrfs-progs}/bin/btrfs filesystem resize max / || true"
-              else
-                ''${pkgs.e2fsprogs}/bin/resize2fs "$(${pkgs.util-linux}/bin/findmnt -n -o SOURCE /)" || true''
-            }
-          fi
-        ''
-        + lib.optionalString cfg.loadVendorFirmware ''
-          # The Mac's firmware: the installer put vendorfw/firmware.cpio on the
-          # ESP. /boot is not mounted yet. The boot chain names the ESP it
-          # booted from in the device tree (m1n1's
-          # chosen.asahi,efi-system-partition, set by the installer to the
-          # ESP's partition UUID, as nixos-apple-silicon's installer ISO
-          # reads it); that holds even when two ESPs share a volume id.
-          # Otherwise look the ESP up by its volume id.
-          esp=""
-          dt_esp=/proc/device-tree/chosen/asahi,efi-system-partition
-          if [ -r "$dt_esp" ]; then
-            partuuid=$(tr -d '\000' < "$dt_esp")
-            [ -n "$partuuid" ] && esp=$(${pkgs.util-linux}/bin/blkid -c /dev/null -l -o device -t PARTUUID="$partuuid" || true)
-          fi
-          if [ -z "$esp" ]; then
-            esp=$(${pkgs.util-linux}/bin/blkid -c /dev/null -U ${espUuid} || true)
-          fi
-          if [ -n "$esp" ]; then
-            mkdir -p /run/nixos-asahi/esp
-            if mount -t vfat -o ro "$esp" /run/nixos-asahi/esp; then
-              cpio_file=/run/nixos-asahi/esp/vendorfw/firmware.cpio
-              if [ -f "$cpio_file" ]; then
-                rm -rf /run/nixos-asahi/fw /lib/firmware
-                mkdir -p /run/nixos-asahi/fw /lib/firmware
-                (cd /run/nixos-asahi/fw && ${pkgs.cpio}/bin/cpio -id --quiet --no-absolute-filenames < "$cpio_file") \
-                  && cp -a /run/nixos-asahi/fw/vendorfw/. /lib/firmware/
-                rm -rf /run/nixos-asahi/fw
-                # Let /etc/nixos build it into the system from now on.
-                if [ -f ${marker} ] && [ -d /etc/nixos ]; then
-                  mkdir -p /etc/nixos/firmware
-                  cp "$cpio_file" /etc/nixos/firmware/firmware.cpio
-                fi
-              fi
-              umount /run/nixos-asahi/esp
-            fi
-          fi
-        '';
-
-        systemd.services.nixos-asahi-first-boot = {
-          description = "Set root's password on first boot";
-          wantedBy = [ "multi-user.target" ];
-          before = [
-            "getty@tty1.service"
-            "systemd-user-sessions.service"
-            "display-manager.service"
-          ];
-          after = [ "systemd-vconsole-setup.service" ];
-          unitConfig.ConditionPathExists = marker;
-          path = [ pkgs.shadow ];
-          serviceConfig = {
-            Type = "oneshot";
-            StandardInput = "tty";
-            StandardOutput = "tty";
-            TTYPath = "/dev/tty1";
-            TTYReset = true;
-            TTYVHangup = true;
-          };
-          script =
-            lib.optionalString cfg.firstBootPassword ''
-              echo
-              echo "NixOS is installed. Choose a password for the user root."
-              until passwd root; do echo "Please try again."; done
-            ''
-            + ''
-              rm -f ${marker}
-            '';
-        };
-
-        system.stateVersion = lib.mkDefault config.system.nixos.release;
-
         system.build = {
           asahiEspTree = built.espTree;
           # The root tree as a store path, for inspection: asahiImage stages
@@ -349,6 +335,9 @@ in
         };
       }
       (lib.optionalAttrs haveAsahiModule {
+        # Explicitly: nixos-apple-silicon warns when it is left to its
+        # default, which it announced will become false.
+        hardware.asahi.enable = lib.mkDefault true;
         # No firmware exists at build time; loadVendorFirmware brings it in
         # at boot, and /etc/nixos builds it in once the first boot copied it.
         # Nor may the build host's /boot/vendorfw (the option's default) leak in.

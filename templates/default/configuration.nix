@@ -1,10 +1,16 @@
-{ pkgs, ... }:
+{ lib, pkgs, ... }:
 let
   # The first boot copies the Mac's firmware (the installer's
   # vendorfw/firmware.cpio on the ESP) to /etc/nixos/firmware/.
   haveFirmware = builtins.pathExists ./firmware/firmware.cpio;
 in
 {
+  # The first boot records the partitions this installation booted from in
+  # /etc/nixos/installation.nix; with it, / and /boot are mounted by them
+  # whatever name or version nixosAsahi carries.
+  imports = lib.optional (builtins.pathExists ./installation.nix) ./installation.nix;
+
+  nixpkgs.hostPlatform = "aarch64-linux";
   hardware.asahi.enable = true;
   # Build it into the system once it is there (the image itself loads it at
   # boot). With /etc/nixos in git, `git add firmware` for the flake to see it.
@@ -12,7 +18,8 @@ in
   hardware.asahi.extractPeripheralFirmware = haveFirmware;
 
   # The installer package. name, version and fsType also derive the ESP's
-  # volume id that /boot is mounted by: keep them once you have installed.
+  # volume id, which /boot is mounted by until first boot has recorded the
+  # installation's partitions.
   nixosAsahi = {
     enable = true;
     name = "my-nixos";

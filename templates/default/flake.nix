@@ -15,7 +15,6 @@
     }:
     {
       nixosConfigurations.mac = nixpkgs.lib.nixosSystem {
-        system = "aarch64-linux";
         modules = [
           # Apple Silicon support plus the installer image layout.
           nixos-image-tools.nixosModules.default

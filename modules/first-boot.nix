@@ -1,0 +1,144 @@
+# What finishes the installation on the Mac, as systemd units (not
+# boot.postBootCommands, which nixos-init refuses), so scripted stage 2 and
+# nixos-init both run them. The scripts live beside this file, where
+# shellcheck reads them (tests/nix/run.sh).
+#   every boot:  vendor firmware from the ESP into /lib/firmware
+#   first boot:  register the store, record the installation's partitions,
+#                grow a btrfs root (ext4 grows in stage 1: autoResize),
+#                ask for root's password; the last one removes the marker
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+
+let
+  cfg = config.nixosAsahi;
+  pure = import ../lib/pure.nix;
+  inherit (pure) firstBootMarker;
+  script = name: pkgs.writeShellScript name (builtins.readFile (./first-boot + "/${name}.sh"));
+  firstBoot = {
+    unitConfig.ConditionPathExists = firstBootMarker;
+    serviceConfig = {
+      Type = "oneshot";
+      RemainAfterExit = true;
+    };
+  };
+  # Before anything a login could start, after the filesystems.
+  early = {
+    wantedBy = [ "multi-user.target" ];
+    after = [ "local-fs.target" ];
+    before = [
+      "nix-daemon.socket"
+      "nix-daemon.service"
+      "systemd-user-sessions.service"
+    ];
+  };
+in
+{
+  config = lib.mkIf cfg.enable {
+    systemd.tmpfiles.rules = [
+      # nixos-rebuild (switch-to-configuration) refuses a system without it.
+      "f /etc/NIXOS 0644 root root -"
+    ];
+
+    systemd.services.nixos-asahi-register-store = lib.recursiveUpdate (firstBoot // early) {
+      description = "Register the image's store paths and the system profile";
+      unitConfig.ConditionPathExists = "/nix-path-registration";
+      path = [
+        config.nix.package.out
+        pkgs.coreutils
+      ];
+      serviceConfig.ExecStart = script "register-store";
+    };
+
+    systemd.services.nixos-asahi-record-installation = lib.recursiveUpdate (firstBoot // early) {
+      description = "Record the installation's ESP and root partitions in /etc/nixos";
+      path = [
+        pkgs.coreutils
+        pkgs.gawk
+      ];
+      serviceConfig.ExecStart = script "record-installation";
+    };
+
+    systemd.services.nixos-asahi-grow-root = lib.mkIf (cfg.fsType == "btrfs") (
+      lib.recursiveUpdate (firstBoot // early) {
+        description = "Grow the root btrfs into the partition the installer enlarged";
+        serviceConfig.ExecStart = "${pkgs.btrfs-progs}/bin/btrfs filesystem resize max /";
+      }
+    );
+
+    systemd.services.nixos-asahi-vendor-firmware = lib.mkIf cfg.loadVendorFirmware {
+      description = "Load the Mac's firmware from the ESP";
+      wantedBy = [ "sysinit.target" ];
+      # Drivers ask for firmware when udev's coldplug loads them.
+      before = [
+        "systemd-udev-trigger.service"
+        "sysinit.target"
+      ];
+      after = [ "local-fs.target" ];
+      unitConfig.DefaultDependencies = false;
+      path = [
+        pkgs.util-linux
+        pkgs.cpio
+        pkgs.coreutils
+      ];
+      environment = {
+        ESP_UUID = pure.espUuidOf cfg.volumeId;
+        FIRST_BOOT = firstBootMarker;
+      }
+      // lib.optionalAttrs (cfg.installation.espPartUuid != null) {
+        ESP_PARTUUID = cfg.installation.espPartUuid;
+      };
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        ExecStart = script "vendor-firmware";
+      };
+    };
+
+    systemd.services.nixos-asahi-first-boot = {
+      description = "Set root's password on first boot";
+      wantedBy = [ "multi-user.target" ];
+      before = [
+        "getty@tty1.service"
+        "systemd-user-sessions.service"
+        "display-manager.service"
+      ];
+      after = [
+        "systemd-vconsole-setup.service"
+        "nixos-asahi-register-store.service"
+        "nixos-asahi-record-installation.service"
+        "nixos-asahi-vendor-firmware.service"
+      ]
+      ++ lib.optional (cfg.fsType == "btrfs") "nixos-asahi-grow-root.service";
+      unitConfig.ConditionPathExists = firstBootMarker;
+      path = [ pkgs.shadow ];
+      serviceConfig = {
+        Type = "oneshot";
+        StandardInput = "tty";
+        StandardOutput = "tty";
+        TTYPath = "/dev/tty1";
+        TTYReset = true;
+        TTYVHangup = true;
+      };
+      script =
+        lib.optionalString cfg.firstBootPassword ''
+          echo
+          echo "NixOS is installed. Choose a password for the user root."
+          until passwd root; do echo "Please try again."; done
+        ''
+        + ''
+          rm -f ${firstBootMarker}
+        '';
+    };
+
+    # For installations from images made before first boot recorded them.
+    environment.systemPackages = [
+      (pkgs.writeShellScriptBin "nixos-asahi-record-installation" (
+        builtins.readFile ./first-boot/record-installation.sh
+      ))
+    ];
+  };
+}
