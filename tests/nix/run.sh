@@ -80,6 +80,27 @@ else
   fail "flake outputs evaluate: $out"
 fi
 
+# --- 3b. the real module system: flake, template, lib, starter /etc/nixos ----
+while IFS= read -r line; do
+  case $line in
+    ok:*) ok "${line#ok: }" ;;
+    FAILED:*) fail "${line#FAILED: }" ;;
+  esac
+done < <(bash tests/nix/eval/run.sh 2>&1)
+
+# --- 3c. first-boot scripts: lint, and against made-up machines --------------
+if shellcheck modules/first-boot/*.sh tests/nix/*.sh tests/nix/eval/*.sh; then
+  ok "shellcheck: first-boot scripts and Nix test scripts"
+else
+  fail "shellcheck: first-boot scripts and Nix test scripts"
+fi
+while IFS= read -r line; do
+  case $line in
+    ok:*) ok "${line#ok: }" ;;
+    FAILED:*) fail "${line#FAILED: }" ;;
+  esac
+done < <(bash tests/nix/first-boot.sh 2>&1)
+
 # --- 4. the binaries ------------------------------------------------------------------
 tools_bin=${NIT_TOOLS_BIN:-}
 if [ -z "$tools_bin" ]; then

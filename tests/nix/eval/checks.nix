@@ -1,0 +1,307 @@
+# The evaluation harness's checks (tests/nix/eval/run.sh runs each one as
+# `nix-instantiate --eval --strict -A <name>` with import-from-derivation
+# off). A check is a value that evaluates to true, or throws saying what is
+# wrong. `expectFailure.<name>` must fail to evaluate (run.sh inverts them).
+#
+#   vendor   the vendored nixpkgs lib and nixos-apple-silicon (shared/vendor)
+#   starter  a directory holding the starter /etc/nixos of the btrfs and
+#            ext4 images (<fs>/flake.nix ...), written by run.sh from
+#            `etcNixos` below, or null before it exists
+{
+  vendor,
+  starter ? null,
+}:
+let
+  inp = import ./inputs.nix { vendor = /. + vendor; };
+  inherit (inp) lib nixpkgs nixos-image-tools;
+  tools = nixos-image-tools;
+  pure = import ../../../lib/pure.nix;
+  fsTypes = pure.fsTypes;
+
+  need = cond: what: if cond then true else throw what;
+  all = checks: builtins.all (c: c) checks;
+
+  # No failed assertion and no warning, then the system itself (top-level
+  # checks both again), the image and the package derivations.
+  clean =
+    what: sys:
+    let
+      failed = map (a: a.message) (builtins.filter (a: !a.assertion) sys.config.assertions);
+    in
+    all [
+      (need (failed == [ ]) "${what}: failed assertions: ${builtins.concatStringsSep "; " failed}")
+      (need (sys.config.warnings == [ ]) "${what}: warnings: ${builtins.concatStringsSep "; " sys.config.warnings}")
+      (need (builtins.isString sys.config.system.build.toplevel.drvPath) "${what}: no toplevel")
+      (need (sys.config.boot.postBootCommands == "") "${what}: boot.postBootCommands is set (nixos-init refuses it)")
+      (imageArgs what sys)
+    ];
+
+  # What the image derivation is handed: the layout mkimage reads, the ESP
+  # tree, and no system feature a VM would need.
+  imageArgs =
+    what: sys:
+    let
+      b = sys.config.system.build;
+      cfg = sys.config.nixosAsahi;
+      env = b.asahiImage.fixture.env;
+      layout = builtins.fromJSON (builtins.unsafeDiscardStringContext env.layoutJSON);
+      esp = builtins.elemAt layout.partitions 0;
+      root = builtins.elemAt layout.partitions 1;
+    in
+    all [
+      (need (b.asahiImage.fixture.builder == "runCommand") "${what}: the image is not a runCommand")
+      (need (!(builtins.elem "kvm" (env.requiredSystemFeatures or [ ]))) "${what}: the image needs kvm")
+      (need (layout.table == "gpt" && layout.sectorSize == cfg.sectorSize) "${what}: layout table/sector size")
+      (need (
+        esp.content.fs == "vfat" && esp.content.source == "${b.asahiEspTree}" && esp.content.volumeId == cfg.volumeId
+      ) "${what}: the ESP partition is not the ESP tree with the volume id")
+      (need (root.content.fs == cfg.fsType && root.content.source == "root" && root.content.label == "nixos") "${what}: the root partition")
+      (need (
+        (cfg.fsType == "btrfs") == (root.content ? subvolumes)
+      ) "${what}: subvolumes only for btrfs")
+      (need (builtins.isString b.asahiPackage.drvPath) "${what}: no package")
+      (need (b.asahiPackage.fixture.builder == "runCommand") "${what}: the package is not a runCommand")
+    ];
+
+  flakeSys = fs: tools.nixosConfigurations."nixos-asahi-${fs}";
+
+  template = inp.callFlake ../../../templates/default { } {
+    inherit nixpkgs;
+    nixos-image-tools = tools;
+  };
+  # The template's configuration, with the other filesystem where asked.
+  downstream =
+    fs:
+    template.nixosConfigurations.mac.extendModules {
+      modules = [ { nixosAsahi.fsType = lib.mkForce fs; } ];
+    };
+
+  starterSys =
+    fs: variant:
+    (inp.callFlake (/. + "${starter}/${fs}-${variant}") { } {
+      inherit nixpkgs;
+      inherit (inp) nixos-apple-silicon;
+      nixos-image-tools = tools;
+    }).nixosConfigurations.nixos;
+
+  perFs = f: lib.listToAttrs (map (fs: lib.nameValuePair fs (f fs)) fsTypes);
+  # { a = ...; } for each fs -> { a-btrfs = ...; a-ext4 = ...; }
+  eachFs =
+    f:
+    lib.foldl' (acc: fs: acc // lib.mapAttrs' (n: v: lib.nameValuePair "${n}-${fs}" v) (f fs)) { } fsTypes;
+  mounts = sys: {
+    root = sys.config.fileSystems."/".device;
+    boot = sys.config.fileSystems."/boot".device;
+  };
+in
+{
+  # What run.sh writes as the starter /etc/nixos: { btrfs = { "flake.nix" = ...; }; ext4 = ...; }
+  etcNixos = perFs (fs: (flakeSys fs).config.nixosAsahi.etcNixos);
+
+  flake-outputs = all [
+    (need (
+      builtins.attrNames tools.packages.aarch64-linux == [
+        "default"
+        "nixos-asahi-btrfs"
+        "nixos-asahi-ext4"
+        "nixos-asahi-image-btrfs"
+        "nixos-asahi-image-ext4"
+        "nixos-image-tools"
+      ]
+    ) "packages.aarch64-linux")
+    (need (builtins.all (p: builtins.isString p.drvPath) (
+      builtins.attrValues tools.packages.aarch64-linux
+    )) "packages.aarch64-linux drvPaths")
+    (need (builtins.isString tools.packages.x86_64-linux.default.drvPath) "packages.x86_64-linux.default")
+    (need (
+      builtins.all (c: builtins.isString c.drvPath) (builtins.attrValues tools.checks.x86_64-linux)
+    ) "checks.x86_64-linux drvPaths")
+    # A bare `nix fmt` formats the tree: nixfmt-tree, not nixfmt.
+    (need (tools.formatter.x86_64-linux.pname or tools.formatter.x86_64-linux.name == "nixfmt-tree") "formatter is not nixfmt-tree")
+  ];
+}
+// eachFs (fs: {
+  # The flake's own systems, as `nix build .#nixos-asahi-<fs>` evaluates them.
+  flake = clean "nixosConfigurations.nixos-asahi-${fs}" (flakeSys fs);
+
+  # The root's mount options: only btrfs has any of ours (a [ ] definition
+  # would fail fileSystems' nonEmptyListOf).
+  root-options =
+    let
+      o = (flakeSys fs).config.fileSystems."/".options;
+    in
+    need (
+      (fs == "btrfs") == builtins.elem "subvol=@" o && !(fs == "ext4" && builtins.any (lib.hasPrefix "subvol=") o)
+    ) "fileSystems./.options = ${builtins.toJSON o}";
+
+  # The template's configuration (the way README and template build it).
+  downstream = clean "template mac (${fs})" (downstream fs);
+
+  # lib.mkAsahiPackage / mkAsahiImage / asahiSystem on that configuration,
+  # which imports nixosModules.default already, with and without settings.
+  mkAsahiPackage =
+    let
+      args = {
+        nixosConfiguration = downstream fs;
+      };
+      withSettings = args // {
+        settings = {
+          version = "1.0.1";
+          sectorSize = 512;
+        };
+      };
+      s = tools.lib.asahiSystem withSettings;
+    in
+    all [
+      (need (builtins.isString (tools.lib.mkAsahiPackage args).drvPath) "mkAsahiPackage")
+      (need (builtins.isString (tools.lib.mkAsahiImage args).drvPath) "mkAsahiImage")
+      (clean "asahiSystem with settings (${fs})" s)
+      (need (s.config.nixosAsahi.version == "1.0.1") "settings.version")
+      (need (builtins.isString (tools.lib.mkAsahiPackage withSettings).drvPath) "mkAsahiPackage with settings")
+      (clean "asahiSystem without settings (${fs})" (tools.lib.asahiSystem args))
+    ];
+
+  # The image's /etc/nixos, as the Mac evaluates it before and after first
+  # boot recorded the partitions, and after the user bumped the version.
+  starter = clean "starter /etc/nixos (${fs})" (starterSys fs "fresh");
+  starter-recorded =
+    let
+      fresh = mounts (starterSys fs "fresh");
+      recorded = mounts (starterSys fs "recorded");
+      bumped = mounts (starterSys fs "recorded-bumped");
+    in
+    all [
+      (clean "starter with installation.nix (${fs})" (starterSys fs "recorded-bumped"))
+      (need (fresh.boot == "/dev/disk/by-uuid/${pure.espUuid {
+        name = "nixos-asahi";
+        version = pure.crateVersion ../../..;
+        inherit fs;
+      }}") "fresh /boot: ${fresh.boot}")
+      (need (recorded.boot == "/dev/disk/by-partuuid/aaaaaaaa-0000-4000-8000-000000000006") "recorded /boot: ${recorded.boot}")
+      (need (recorded.root == "/dev/disk/by-partuuid/aaaaaaaa-0000-4000-8000-000000000007") "recorded /: ${recorded.root}")
+      (need (bumped == recorded) "a bumped version moved the mounts: ${builtins.toJSON bumped}")
+    ];
+
+  # Scripted stage 2 is not the only init: nixos-init refuses
+  # boot.postBootCommands; first boot must still be there, as units.
+  nixos-init =
+    let
+      s = (flakeSys fs).extendModules {
+        modules = [
+          {
+            system.nixos-init.enable = true;
+            boot.initrd.systemd.enable = true;
+            system.etc.overlay.enable = true;
+            services.userborn.enable = true;
+          }
+        ];
+      };
+      units = s.config.systemd.services;
+    in
+    all [
+      (clean "nixos-init (${fs})" s)
+      (need (
+        units ? nixos-asahi-register-store && units ? nixos-asahi-record-installation && units ? nixos-asahi-first-boot
+      ) "first-boot units missing")
+      (need ((fs == "btrfs") == (units ? nixos-asahi-grow-root)) "grow-root only for btrfs")
+      (need (s.config.fileSystems."/".autoResize == (fs == "ext4")) "ext4 grows in stage 1 (autoResize)")
+    ];
+})
+// {
+  # nixos-apple-silicon warns unless hardware.asahi.enable is set explicitly.
+  asahi-enable =
+    let
+      s = flakeSys "btrfs";
+    in
+    all [
+      (need s.config.hardware.asahi.enable "hardware.asahi.enable is off")
+      (need (s.options.hardware.asahi.enable.highestPrio < (lib.mkOptionDefault { }).priority) "hardware.asahi.enable is left to its default")
+      (need (s.config.boot.loader.systemd-boot.extraFiles ? "m1n1/boot.bin") "no m1n1/boot.bin")
+    ];
+
+  # The starter flake.lock pins nixpkgs and nixos-apple-silicon, not this
+  # flake's own (maybe unpushed) revision.
+  starter-lock =
+    let
+      files = (flakeSys "btrfs").config.nixosAsahi.etcNixos;
+      lock = builtins.fromJSON files."flake.lock";
+    in
+    all [
+      (need (lock.nodes ? nixpkgs && lock.nodes ? nixos-apple-silicon) "flake.lock lacks nixpkgs/nixos-apple-silicon")
+      (need (!(lock.nodes ? nixos-image-tools)) "flake.lock pins nixos-image-tools")
+      (need (lib.hasInfix "github:nix-community/nixos-image-tools/v${pure.crateVersion ../../..}" files."flake.nix") "the starter flake does not name the release tag")
+    ];
+
+  # A flake's source is a store path, not a package.
+  extra-store-paths =
+    let
+      s = (flakeSys "ext4").extendModules {
+        modules = [ { nixosAsahi.extraStorePaths = [ "${builtins.storeDir}/0a8q3ncjdx3xjfkc6g8mx2r3h1mhl2sn-source" ]; } ];
+      };
+    in
+    clean "extraStorePaths with a flake source" s;
+
+  # extraEntries reach the ESP; what the ESP builder cannot do is refused.
+  esp-entries =
+    let
+      with' = m: (flakeSys "btrfs").extendModules { modules = [ m ]; };
+      s = with' { boot.loader.systemd-boot.extraEntries."memtest.conf" = "title Memtest\n"; };
+      failedWith = m: map (a: a.message) (builtins.filter (a: !a.assertion) (with' m).config.assertions);
+    in
+    all [
+      (need (
+        s.config.system.build.asahiEspTree.fixture.env.extraEntryNames == "memtest.conf"
+      ) "extraEntries not passed to the ESP tree")
+      (need (
+        builtins.length (failedWith { specialisation.other.configuration = { }; }) == 1
+      ) "a specialisation is not refused")
+      (need (
+        builtins.length (failedWith { boot.loader.systemd-boot.extraEfiDrivers."x.efi" = ./checks.nix; }) == 1
+      ) "extraEfiDrivers are not refused")
+      (need (
+        builtins.length (failedWith { hardware.asahi.enable = lib.mkForce false; }) == 1
+      ) "an image without m1n1/boot.bin is not refused")
+    ];
+
+  # Option documentation: every default shown is a literal, not a string.
+  option-docs =
+    let
+      docs = lib.optionAttrSetToDocList (flakeSys "btrfs").options.nixosAsahi;
+      bad = builtins.filter (
+        o: o ? defaultText && !(builtins.isAttrs o.defaultText && o.defaultText ? _type)
+      ) docs;
+    in
+    need (bad == [ ]) "plain-string defaultText: ${builtins.concatStringsSep ", " (map (o: o.name) bad)}";
+
+  # The entry options reach gen-installer-data.
+  entry-options =
+    let
+      s = (flakeSys "btrfs").extendModules {
+        modules = [
+          {
+            nixosAsahi.defaultOsName = "My NixOS";
+            nixosAsahi.supportedFirmware = [
+              "12.3"
+              "13.5"
+            ];
+            nixosAsahi.icon = "esp/asahi/nixos.icns";
+          }
+        ];
+      };
+      script = s.config.system.build.asahiPackage.fixture.script;
+    in
+    need (
+      lib.hasInfix "'--default-os-name' 'My NixOS'" script
+      && lib.hasInfix "'--supported-fw' '12.3,13.5'" script
+      && lib.hasInfix "'--icon' 'esp/asahi/nixos.icns'" script
+    ) "entry options not passed: ${script}";
+
+  expectFailure = {
+    # The fixture is no sink: an undeclared option is an error.
+    undeclared-option = (flakeSys "btrfs").extendModules { modules = [ { nixosAsahi.noSuchOption = 1; } ]; };
+    # fileSystems' options are nonEmptyListOf nonEmptyStr, as in nixpkgs.
+    empty-mount-options =
+      ((flakeSys "ext4").extendModules { modules = [ { fileSystems."/".options = [ ]; } ]; })
+      .config.fileSystems."/".options;
+  };
+}
