@@ -16,7 +16,10 @@ let
   inherit (inp) lib nixpkgs nixos-image-tools;
   tools = nixos-image-tools;
   pure = import ../../../lib/pure.nix;
-  fsTypes = pure.fsTypes;
+  fsTypes = [
+    "btrfs"
+    "ext4"
+  ];
 
   need = cond: what: if cond then true else throw what;
   all = checks: builtins.all (c: c) checks;
@@ -161,6 +164,14 @@ in
       (clean "asahiSystem without settings (${fs})" (tools.lib.asahiSystem args))
     ];
 
+  # nixosModules.default imported by the configuration and again by
+  # asahiSystem counts once (starterFlake.locks is a raw option).
+  module-twice =
+    let
+      s = tools.lib.asahiSystem { nixosConfiguration = downstream fs; };
+    in
+    need (builtins.isAttrs (builtins.deepSeq s.config.nixosAsahi.starterFlake.locks s.config.nixosAsahi.starterFlake.locks)) "locks";
+
   # The image's /etc/nixos, as the Mac evaluates it before and after first
   # boot recorded the partitions, and after the user bumped the version.
   starter = clean "starter /etc/nixos (${fs})" (starterSys fs "fresh");
@@ -208,12 +219,23 @@ in
     ];
 })
 // {
-  # nixos-apple-silicon warns unless hardware.asahi.enable is set explicitly.
+  # nixos-apple-silicon warns unless hardware.asahi.enable is set
+  # explicitly: a configuration that only enables the image must not.
   asahi-enable =
     let
-      s = flakeSys "btrfs";
+      s = inp.nixosSystem {
+        modules = [
+          tools.nixosModules.default
+          {
+            nixpkgs.hostPlatform = "aarch64-linux";
+            nixosAsahi.enable = true;
+            system.stateVersion = "26.05";
+          }
+        ];
+      };
     in
     all [
+      (clean "a configuration that only sets nixosAsahi.enable" s)
       (need s.config.hardware.asahi.enable "hardware.asahi.enable is off")
       (need (s.options.hardware.asahi.enable.highestPrio < (lib.mkOptionDefault { }).priority) "hardware.asahi.enable is left to its default")
       (need (s.config.boot.loader.systemd-boot.extraFiles ? "m1n1/boot.bin") "no m1n1/boot.bin")
@@ -263,15 +285,14 @@ in
       ) "an image without m1n1/boot.bin is not refused")
     ];
 
-  # Option documentation: every default shown is a literal, not a string.
+  # Option documentation: every default shown is a literal (literalExpression
+  # or literalMD), not a plain string.
   option-docs =
     let
-      docs = lib.optionAttrSetToDocList (flakeSys "btrfs").options.nixosAsahi;
-      bad = builtins.filter (
-        o: o ? defaultText && !(builtins.isAttrs o.defaultText && o.defaultText ? _type)
-      ) docs;
+      opts = lib.collect lib.isOption (flakeSys "btrfs").options.nixosAsahi;
+      bad = builtins.filter (o: o ? defaultText && !(o.defaultText ? _type)) opts;
     in
-    need (bad == [ ]) "plain-string defaultText: ${builtins.concatStringsSep ", " (map (o: o.name) bad)}";
+    need (bad == [ ]) "plain-string defaultText: ${builtins.concatStringsSep ", " (map lib.showOption (map (o: o.loc) bad))}";
 
   # The entry options reach gen-installer-data.
   entry-options =
