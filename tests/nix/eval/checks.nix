@@ -98,6 +98,12 @@ let
   };
 in
 {
+  # docs/options.md as lib/options-doc.nix renders it.
+  optionsDoc = import ../../../lib/options-doc.nix {
+    inherit lib;
+    options = (flakeSys "btrfs").options.nixosAsahi;
+  };
+
   # What run.sh writes as the starter /etc/nixos: { btrfs = { "flake.nix" = ...; }; ext4 = ...; }
   etcNixos = perFs (fs: (flakeSys fs).config.nixosAsahi.etcNixos);
 
@@ -284,6 +290,13 @@ in
         builtins.length (failedWith { hardware.asahi.enable = lib.mkForce false; }) == 1
       ) "an image without m1n1/boot.bin is not refused")
     ];
+
+  options-doc-current = need (
+    builtins.readFile ../../../docs/options.md == (import ../../../lib/options-doc.nix {
+      inherit lib;
+      options = (flakeSys "btrfs").options.nixosAsahi;
+    })
+  ) "docs/options.md is out of date: run tools/update-options-doc.sh";
 
   # Option documentation: every default shown is a literal (literalExpression
   # or literalMD), not a plain string.

@@ -63,7 +63,7 @@ for fs, files in etc.items():
 PY
 
 mapfile -t names < <(nix-instantiate --eval --json -E \
-  "builtins.attrNames (builtins.removeAttrs (import $here/checks.nix { vendor = \"$vendor\"; }) [ \"etcNixos\" \"expectFailure\" ])" |
+  "builtins.attrNames (builtins.removeAttrs (import $here/checks.nix { vendor = \"$vendor\"; }) [ \"etcNixos\" \"expectFailure\" \"optionsDoc\" ])" |
   python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)))')
 for n in "${names[@]}"; do
   if out=$(nixe "$n" --argstr starter "$work/starter" 2>&1) && [ "$(echo "$out" | tail -n 1)" = true ]; then
