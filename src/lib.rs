@@ -13,7 +13,6 @@ pub mod error;
 pub mod fat;
 pub mod ids;
 pub mod installer_data;
-pub mod layout;
 pub mod manifest;
 pub mod mkimage;
 pub mod output;

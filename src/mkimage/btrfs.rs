@@ -7,10 +7,10 @@
 //! Not reproducible, even with every identifier given: see
 //! [`NOT_REPRODUCIBLE`], which the report repeats.
 
+use super::layout::Subvolume;
 use super::tools::{self, CommandRecord, Tool};
 use crate::error::{Error, IoContext, Result};
 use crate::ids::Guid;
-use crate::layout::Subvolume;
 use crate::output::ScratchFile;
 use std::ffi::OsString;
 use std::fs::File;

@@ -1,5 +1,5 @@
 //! mkimage: assemble a partitioned disk image from a layout (see
-//! `crate::layout`): FAT32 through our own writer, ext4 through `mke2fs -d`
+//! [`layout`]): FAT32 through our own writer, ext4 through `mke2fs -d`
 //! written in place, btrfs through `mkfs.btrfs --rootdir` into a scratch
 //! file that becomes the image (the space before it inserted with
 //! FALLOC_FL_INSERT_RANGE) or, where the host filesystem cannot, is copied
@@ -23,6 +23,7 @@
 pub mod btrfs;
 pub mod btrfs_grow;
 pub mod ext4;
+pub mod layout;
 pub mod ownership;
 pub mod report;
 pub mod sizing;
@@ -32,10 +33,10 @@ use crate::epoch::{source_date_epoch_or, DOS_EPOCH};
 use crate::error::{Error, IoContext, Result};
 use crate::fat::write::{min_fat32_size, write_fat32, FatOptions};
 use crate::ids::Seed;
-use crate::layout::{Content, Layout, PartitionSpec, SizeSpec};
 use crate::output::AtomicFile;
 use crate::partition_table::{reserved_sectors, write_table, NewPartition, TableKind, TableSpec};
 use crate::units::{align_up, human, MIB};
+use layout::{Content, Layout, PartitionSpec, SizeSpec};
 use ownership::OwnerPolicy;
 use report::{CommandReport, ContentReport, Id, PartitionReport, Report};
 use sizing::TreeStats;
