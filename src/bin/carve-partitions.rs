@@ -3,8 +3,8 @@
 
 use clap::{Parser, Subcommand};
 use nixos_image_tools::carve;
-use nixos_image_tools::deflate_parallel::{DeflateOptions, DEFAULT_LEVEL, MAX_LEVEL};
 use nixos_image_tools::error::exit_with;
+use nixos_image_tools::io::deflate::{DeflateOptions, DEFAULT_LEVEL, MAX_LEVEL};
 use nixos_image_tools::package::{asahi_package, PackageOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;

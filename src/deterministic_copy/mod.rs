@@ -13,7 +13,7 @@ mod data;
 pub mod plan;
 
 use crate::error::{Error, IoContext, Result};
-use crate::output::AtomicDir;
+use crate::io::output::AtomicDir;
 use filetime::FileTime;
 use plan::{Entry, Kind, Plan};
 use std::fs::{File, OpenOptions};
