@@ -4,17 +4,15 @@
 //!
 //! The binaries in `src/bin/` are thin front ends over these modules.
 
+pub mod asahi;
 pub mod carve;
 pub mod deterministic_copy;
 pub mod epoch;
 pub mod error;
 pub mod fat;
 pub mod ids;
-pub mod installer_data;
 pub mod io;
-pub mod manifest;
 pub mod mkimage;
-pub mod package;
 pub mod partition_table;
 pub mod units;
 pub mod xattr;
