@@ -15,6 +15,5 @@ pub mod io;
 pub mod mkimage;
 pub mod partition_table;
 pub mod units;
-pub mod xattr;
 
 pub use error::{Error, Result};
