@@ -4,24 +4,16 @@
 //!
 //! The binaries in `src/bin/` are thin front ends over these modules.
 
+pub mod asahi;
 pub mod carve;
-pub mod deflate_join;
-pub mod deflate_parallel;
 pub mod deterministic_copy;
 pub mod epoch;
 pub mod error;
 pub mod fat;
 pub mod ids;
-pub mod installer_data;
-pub mod layout;
-pub mod manifest;
+pub mod io;
 pub mod mkimage;
-pub mod output;
-pub mod package;
 pub mod partition_table;
-pub mod progress;
-pub mod sparse;
 pub mod units;
-pub mod xattr;
 
 pub use error::{Error, Result};

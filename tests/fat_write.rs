@@ -213,7 +213,7 @@ fn extract(image: &Path, size: u64, part: &Path) {
     let src = File::open(image).unwrap();
     let dst = File::create(part).unwrap();
     dst.set_len(size).unwrap();
-    nixos_image_tools::sparse::copy_range_sparse(&src, OFFSET, &dst, 0, size, |_| {}).unwrap();
+    nixos_image_tools::io::sparse::copy_range_sparse(&src, OFFSET, &dst, 0, size, |_| {}).unwrap();
 }
 
 fn fsck_clean(part: &Path) -> String {

@@ -4,7 +4,7 @@
 //! Linux only: it drives Linux tools (and Linux-only system calls).
 #![cfg(target_os = "linux")]
 
-use nixos_image_tools::manifest::{
+use nixos_image_tools::asahi::manifest::{
     Manifest, ManifestPartitions, Member, MemberKind, PartitionInfo, MANIFEST_VERSION,
 };
 use serde_json::{json, Value};

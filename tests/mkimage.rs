@@ -180,7 +180,7 @@ fn extract(img: &Path, offset: u64, size: u64, out: &Path) {
     let src = fs::File::open(img).unwrap();
     let dst = fs::File::create(out).unwrap();
     dst.set_len(size).unwrap();
-    nixos_image_tools::sparse::copy_range_sparse(&src, offset, &dst, 0, size, |_| {}).unwrap();
+    nixos_image_tools::io::sparse::copy_range_sparse(&src, offset, &dst, 0, size, |_| {}).unwrap();
 }
 
 /// (offset, size) of each partition, read back with our strict reader.

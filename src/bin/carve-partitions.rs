@@ -2,10 +2,10 @@
 //! sparsely, unpack a FAT partition's files, or write the Asahi installer zip.
 
 use clap::{Parser, Subcommand};
+use nixos_image_tools::asahi::package::{asahi_package, PackageOptions};
 use nixos_image_tools::carve;
-use nixos_image_tools::deflate_parallel::{DeflateOptions, DEFAULT_LEVEL, MAX_LEVEL};
 use nixos_image_tools::error::exit_with;
-use nixos_image_tools::package::{asahi_package, PackageOptions};
+use nixos_image_tools::io::deflate::{DeflateOptions, DEFAULT_LEVEL, MAX_LEVEL};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -2,8 +2,8 @@
 //! Asahi Linux installer.
 
 use clap::{Parser, Subcommand};
+use nixos_image_tools::asahi::installer_data::{check, entry, merge};
 use nixos_image_tools::error::exit_with;
-use nixos_image_tools::installer_data::{check, entry, merge};
 use std::path::PathBuf;
 
 #[derive(Parser)]

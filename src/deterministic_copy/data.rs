@@ -85,7 +85,7 @@ pub fn copy_data(
     let _ = (dev, memo);
     if sparse {
         dst.set_len(size)?;
-        crate::sparse::copy_range_sparse(src, 0, dst, 0, size, |_| {})?;
+        crate::io::sparse::copy_range_sparse(src, 0, dst, 0, size, |_| {})?;
         return Ok(());
     }
     copy_dense(src, dst, size)

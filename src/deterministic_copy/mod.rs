@@ -11,9 +11,10 @@
 
 mod data;
 pub mod plan;
+mod xattr;
 
 use crate::error::{Error, IoContext, Result};
-use crate::output::AtomicDir;
+use crate::io::output::AtomicDir;
 use filetime::FileTime;
 use plan::{Entry, Kind, Plan};
 use std::fs::{File, OpenOptions};
@@ -111,7 +112,7 @@ fn stage(root: &Path, entries: &[Entry], opts: &Options) -> Result<Report> {
 
     // A default ACL on the staging directory (inherited from DEST's parent)
     // would give everything below it ACL attributes: remove it first.
-    crate::xattr::strip(root).ctx("strip extended attributes of", root)?;
+    xattr::strip(root).ctx("strip extended attributes of", root)?;
     // Directories first, in sorted order: parents before children.
     let mut builder = std::fs::DirBuilder::new();
     builder.mode(0o755);
@@ -122,7 +123,7 @@ fn stage(root: &Path, entries: &[Entry], opts: &Options) -> Result<Report> {
         // down the tree) would leave 02755.
         std::fs::set_permissions(&path, PermissionsExt::from_mode(0o755))
             .ctx("set permissions on", &path)?;
-        crate::xattr::strip(&path).ctx("strip extended attributes of", &path)?;
+        xattr::strip(&path).ctx("strip extended attributes of", &path)?;
         report.dirs += 1;
     }
 
@@ -247,14 +248,14 @@ fn realise(
                     .set_permissions(PermissionsExt::from_mode(mode))
                     .ctx("set permissions on", &path)?;
             }
-            crate::xattr::strip(&path).ctx("strip extended attributes of", &path)?;
+            xattr::strip(&path).ctx("strip extended attributes of", &path)?;
             filetime::set_file_handle_times(&output, Some(time), Some(time))
                 .ctx("set times on", &path)?;
         }
         Kind::Symlink => {
             let target = std::fs::read_link(src).ctx("read symlink", src)?;
             std::os::unix::fs::symlink(&target, &path).ctx("create symlink", &path)?;
-            crate::xattr::strip(&path).ctx("strip extended attributes of", &path)?;
+            xattr::strip(&path).ctx("strip extended attributes of", &path)?;
             filetime::set_symlink_file_times(&path, time, time).ctx("set times on", &path)?;
         }
         Kind::Dir | Kind::HardLink(_) => unreachable!("handled by the caller"),

@@ -382,7 +382,7 @@ fn copy_files(dir: &Dir, out: &File, offset: u64, g: &geometry::Geometry) -> Res
                         e.path.display()
                     )));
                 }
-                crate::sparse::copy_range_sparse(
+                crate::io::sparse::copy_range_sparse(
                     &src,
                     0,
                     out,
@@ -407,7 +407,7 @@ fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
         return Ok(());
     }
     let zeros = vec![0u8; 1 << 20];
-    for (start, elen) in crate::sparse::data_extents(out, offset, len)? {
+    for (start, elen) in crate::io::sparse::data_extents(out, offset, len)? {
         let mut done = 0;
         while done < elen {
             let n = (elen - done).min(zeros.len() as u64) as usize;

@@ -7,11 +7,11 @@
 //! Not reproducible, even with every identifier given: see
 //! [`NOT_REPRODUCIBLE`], which the report repeats.
 
+use super::layout::Subvolume;
 use super::tools::{self, CommandRecord, Tool};
 use crate::error::{Error, IoContext, Result};
 use crate::ids::Guid;
-use crate::layout::Subvolume;
-use crate::output::ScratchFile;
+use crate::io::output::ScratchFile;
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::Path;
@@ -135,6 +135,6 @@ pub fn make(job: &BtrfsJob) -> Result<BtrfsOutcome> {
 pub fn copy_into(fs: &File, fs_path: &Path, image: &File, offset: u64, size: u64) -> Result<u64> {
     let size = size / 4096 * 4096;
     super::btrfs_grow::grow(fs, size)?;
-    crate::sparse::copy_range_sparse(fs, 0, image, offset, size, |_| {})
+    crate::io::sparse::copy_range_sparse(fs, 0, image, offset, size, |_| {})
         .ctx("copy the btrfs filesystem from", fs_path)
 }

@@ -69,7 +69,7 @@ pub fn make(job: &Ext4Job) -> Result<Ext4Outcome> {
         .prefix("mkimage-mke2fs.")
         .tempdir()
         .ctx("create a temporary directory in", std::env::temp_dir())?;
-    let _cleanup = crate::output::remove_on_signal(conf_dir.path());
+    let _cleanup = crate::io::output::remove_on_signal(conf_dir.path());
     let conf = conf_dir.path().join("mke2fs.conf");
     std::fs::write(&conf, MKE2FS_CONF).ctx("write", &conf)?;
     let blocks = job.size / 4096;

@@ -1,5 +1,5 @@
 //! mkimage: assemble a partitioned disk image from a layout (see
-//! `crate::layout`): FAT32 through our own writer, ext4 through `mke2fs -d`
+//! [`layout`]): FAT32 through our own writer, ext4 through `mke2fs -d`
 //! written in place, btrfs through `mkfs.btrfs --rootdir` into a scratch
 //! file that becomes the image (the space before it inserted with
 //! FALLOC_FL_INSERT_RANGE) or, where the host filesystem cannot, is copied
@@ -23,6 +23,7 @@
 pub mod btrfs;
 pub mod btrfs_grow;
 pub mod ext4;
+pub mod layout;
 pub mod ownership;
 pub mod report;
 pub mod sizing;
@@ -32,10 +33,10 @@ use crate::epoch::{source_date_epoch_or, DOS_EPOCH};
 use crate::error::{Error, IoContext, Result};
 use crate::fat::write::{min_fat32_size, write_fat32, FatOptions};
 use crate::ids::Seed;
-use crate::layout::{Content, Layout, PartitionSpec, SizeSpec};
-use crate::output::AtomicFile;
+use crate::io::output::AtomicFile;
 use crate::partition_table::{reserved_sectors, write_table, NewPartition, TableKind, TableSpec};
 use crate::units::{align_up, human, MIB};
+use layout::{Content, Layout, PartitionSpec, SizeSpec};
 use ownership::OwnerPolicy;
 use report::{CommandReport, ContentReport, Id, PartitionReport, Report};
 use sizing::TreeStats;
@@ -65,7 +66,7 @@ struct Planned<'a> {
 struct MadeBtrfs {
     record: tools::CommandRecord,
     /// The filesystem at its minimal size; taken when it became the image.
-    temp: Option<crate::output::ScratchFile>,
+    temp: Option<crate::io::output::ScratchFile>,
     /// Its name when mkfs.btrfs wrote it (for the report).
     temp_path: PathBuf,
     min_size: u64,
@@ -549,8 +550,9 @@ fn fill(
         Content::Raw { image: src } => {
             let f = std::fs::File::open(src).ctx("open", src)?;
             let len = f.metadata().ctx("stat", src)?.len();
-            let n = crate::sparse::copy_range_sparse(&f, 0, image.file(), p.offset, len, |_| {})
-                .ctx("copy the raw image", src)?;
+            let n =
+                crate::io::sparse::copy_range_sparse(&f, 0, image.file(), p.offset, len, |_| {})
+                    .ctx("copy the raw image", src)?;
             r.source = Some(src.display().to_string());
             r.data_bytes_copied = Some(n);
         }

@@ -191,7 +191,7 @@ pub fn run(
         user_namespace: userns,
         files: Default::default(),
     };
-    let out = crate::output::run_child(&mut cmd).map_err(|e| {
+    let out = crate::io::output::run_child(&mut cmd).map_err(|e| {
         Error::tool(
             tool.name,
             format!("cannot run {}: {e}", tool.path.display()),

@@ -2,7 +2,7 @@
 //!
 //! The range is cut into fixed-size chunks; each chunk is compressed on its
 //! own by libdeflate (no shared dictionary) and made joinable (see
-//! `deflate_join`: the final-block bit cleared, an empty stored block
+//! [`join`]: the final-block bit cleared, an empty stored block
 //! appended, as a zlib sync flush ends), so the pieces concatenate into one
 //! valid stream that ends with an empty final block. CRC-32s are combined,
 //! the SHA-256 is computed in order. Because every chunk's bytes depend only
@@ -14,7 +14,9 @@
 //! Holes (SEEK_HOLE) are never read, and all-zero chunks are not compressed:
 //! both reuse one precomputed compressed zero chunk.
 
-use crate::deflate_join::make_joinable;
+pub mod join;
+
+use join::make_joinable;
 use libdeflater::{CompressionLvl, Compressor};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -113,7 +115,7 @@ pub fn deflate_range(
 ) -> io::Result<DeflateSummary> {
     let threads = effective_threads(opts.threads);
     let chunk = opts.chunk_size.max(4096);
-    let extents = crate::sparse::data_extents(src, offset, len)?;
+    let extents = crate::io::sparse::data_extents(src, offset, len)?;
     let zero = ZeroChunks::new(opts.level, chunk)?;
 
     let (job_tx, job_rx) = sync_channel::<Job>(threads * 2);

@@ -6,16 +6,16 @@
 //! everything inside it), then `root.img`, the raw root partition, deflated
 //! on all cores. Fixed timestamps, fixed permissions, Zip64 where needed.
 
-use crate::deflate_parallel::{deflate_range, ChunkedDeflate, DeflateOptions};
+use crate::asahi::manifest::{
+    Manifest, ManifestPartitions, Member, MemberKind, PartitionInfo, MANIFEST_VERSION,
+};
 use crate::epoch::{source_date_epoch_or, DOS_EPOCH};
 use crate::error::{Error, IoContext, Result};
 use crate::fat::read as fatread;
-use crate::manifest::{
-    Manifest, ManifestPartitions, Member, MemberKind, PartitionInfo, MANIFEST_VERSION,
-};
-use crate::output::AtomicFile;
+use crate::io::deflate::{deflate_range, ChunkedDeflate, DeflateOptions};
+use crate::io::output::AtomicFile;
+use crate::io::progress::Progress;
 use crate::partition_table::{read_table_with_sector_size, Partition};
-use crate::progress::Progress;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -2,8 +2,8 @@
 //! order Python's `ZipFile.infolist()` returns and the installer walks. Read
 //! from the zip itself, or taken from the manifest written next to it.
 
+use crate::asahi::manifest::{Manifest, MemberKind};
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::{Manifest, MemberKind};
 use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

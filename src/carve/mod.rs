@@ -4,9 +4,9 @@
 use crate::epoch::source_date_epoch_or;
 use crate::error::{IoContext, Result};
 use crate::fat::read as fatread;
-use crate::output::{AtomicDir, AtomicFile};
+use crate::io::output::{AtomicDir, AtomicFile};
+use crate::io::progress::Progress;
 use crate::partition_table::{read_table_with_sector_size, PartitionTable};
-use crate::progress::Progress;
 use std::fs::File;
 use std::path::Path;
 
@@ -90,7 +90,7 @@ pub fn extract(
     out.file().set_len(part.size).ctx("size", output)?;
     let mut progress = Progress::new(format!("partition {}", part.index), part.size);
     let copied =
-        crate::sparse::copy_range_sparse(&file, part.offset, out.file(), 0, part.size, |n| {
+        crate::io::sparse::copy_range_sparse(&file, part.offset, out.file(), 0, part.size, |n| {
             progress.set(n)
         })
         .ctx("copy the partition into", output)?;

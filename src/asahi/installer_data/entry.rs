@@ -5,9 +5,9 @@
 use super::check::{check_entry, check_package, package_file_name, package_ref_problem};
 use super::zip_members::from_manifest;
 use super::{write_json, DEFAULT_FW, KNOWN_FW};
+use crate::asahi::manifest::{Manifest, MemberKind};
 use crate::error::{Error, Result};
 use crate::ids::parse_u32_id;
-use crate::manifest::{Manifest, MemberKind};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;

@@ -12,7 +12,7 @@ pub mod merge;
 pub mod zip_members;
 
 use crate::error::{Error, IoContext, Result};
-use crate::output::AtomicFile;
+use crate::io::output::AtomicFile;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
