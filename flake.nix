@@ -18,7 +18,7 @@
     }:
     let
       inherit (nixpkgs) lib;
-      pure = import ./lib/pure.nix;
+      helpers = import ./lib/helpers;
       # No x86_64-darwin: nixpkgs after the 26.05 branch-off (the locked
       # nixos-unstable) throws "Nixpkgs 26.11 has dropped support for
       # x86_64-darwin" as soon as legacyPackages.x86_64-darwin is evaluated,
@@ -89,8 +89,8 @@
           # Not this flake itself: its revision may be unpushed or in a fork
           # the Mac cannot fetch (the starter flake names a release tag).
           nixosAsahi.starterFlake.locks = lib.mkDefault {
-            nixpkgs = pure.inputLock nixpkgs;
-            nixos-apple-silicon = pure.inputLock nixos-apple-silicon;
+            nixpkgs = helpers.inputLock nixpkgs;
+            nixos-apple-silicon = helpers.inputLock nixos-apple-silicon;
           };
         };
         # The image layout alone.

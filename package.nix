@@ -33,7 +33,7 @@ let
 in
 rustPlatform.buildRustPackage {
   pname = "nixos-image-tools";
-  version = (import ./lib/pure.nix).crateVersion ./.;
+  version = (import ./lib/helpers).crateVersion ./.;
   inherit src;
   cargoLock.lockFile = ./Cargo.lock;
 

@@ -1,6 +1,6 @@
 # System-independent library of this flake (`nixos-image-tools.lib`).
-#   pure helpers (pure.nix): volumeId, espUuid, zipName, diskLayout, installerEntryArgs, ...
-#   withPkgs pkgs: the builders bound to a package set
+#   helpers (helpers/, builtins only): volumeId, espUuid, zipName, diskLayout, installerEntryArgs, ...
+#   withPkgs pkgs: the builders bound to a package set (builders.nix)
 #     { mkEspTree, mkRootStaging, mkRootTree, mkDiskImage, mkInstallerPackage }
 #   mkAsahiPackage / mkAsahiImage { nixosConfiguration, settings ? { } }:
 #     package a downstream nixosConfigurations.<x> with one call.
@@ -11,21 +11,9 @@
 }:
 
 let
-  pure = import ./pure.nix;
+  helpers = import ./helpers;
 
-  withPkgs =
-    pkgs:
-    let
-      tools = pkgs.nixos-image-tools or (pkgs.callPackage ../package.nix { });
-    in
-    {
-      nixos-image-tools = tools;
-      mkEspTree = pkgs.callPackage ./make-esp-tree.nix { };
-      mkRootStaging = pkgs.callPackage ./stage-root.nix { nixos-image-tools = tools; };
-      mkRootTree = pkgs.callPackage ./make-root-tree.nix { nixos-image-tools = tools; };
-      mkDiskImage = pkgs.callPackage ./make-disk-image.nix { nixos-image-tools = tools; };
-      mkInstallerPackage = pkgs.callPackage ./make-installer-package.nix { nixos-image-tools = tools; };
-    };
+  withPkgs = pkgs: import ./builders.nix { inherit pkgs; };
 
   # The configuration, extended with the image module and enabled.
   # `settings` (nixosAsahi.* values) take priority 90: above the
@@ -50,7 +38,7 @@ let
       ];
     };
 in
-pure
+helpers
 // {
   inherit withPkgs asahiSystem;
   mkAsahiPackage = args: (asahiSystem args).config.system.build.asahiPackage;

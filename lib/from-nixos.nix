@@ -9,9 +9,12 @@
 }:
 
 let
-  pure = import ./pure.nix;
+  helpers = import ./helpers;
   cfg = config.nixosAsahi;
-  inherit (buildPackages) runCommand writeText closureInfo;
+  b = import ./builders.nix {
+    pkgs = buildPackages;
+    inherit nixos-image-tools;
+  };
   ids = {
     inherit (cfg) name version;
     fs = cfg.fsType;
@@ -19,8 +22,8 @@ let
 
   sdb = config.boot.loader.systemd-boot;
 
-  espTree = import ./make-esp-tree.nix { inherit runCommand; } {
-    name = "${pure.packageBaseName ids}-esp";
+  espTree = b.mkEspTree {
+    name = "${helpers.packageBaseName ids}-esp";
     kernel = "${config.boot.kernelPackages.kernel}/${config.system.boot.loader.kernelFile}";
     initrd = "${config.system.build.initialRamdisk}/${config.system.boot.loader.initrdFile}";
     toplevel = config.system.build.toplevel;
@@ -28,12 +31,12 @@ let
     systemdBootEfi = "${config.systemd.package}/lib/systemd/boot/efi/systemd-boot${cfg.efiArch}.efi";
     inherit (cfg) efiArch epoch;
     inherit (config.system.nixos) distroName;
-    label = pure.bootLabel {
+    label = helpers.bootLabel {
       inherit (config.system.nixos) distroName codeName label;
       kernelModDirVersion = config.boot.kernelPackages.kernel.modDirVersion;
     };
     inherit (sdb) sortKey;
-    loaderConf = pure.loaderConf {
+    loaderConf = helpers.loaderConf {
       inherit (config.boot.loader) timeout;
       inherit (sdb) editor consoleMode;
     };
@@ -61,41 +64,22 @@ let
   # make-disk-image.nix: in the sandbox, mkimage must read a tree the build
   # user created). rootTree is the same tree as a store path of its own, for
   # inspection (system.build.asahiRootTree); the image does not depend on it.
-  mkRootStaging = import ./stage-root.nix { inherit writeText closureInfo nixos-image-tools; };
-  rootStaging = mkRootStaging rootArgs;
+  rootTree = b.mkRootTree (rootArgs // { name = "${helpers.packageBaseName ids}-root"; });
 
-  rootTree =
-    import ./make-root-tree.nix
-      {
-        inherit
-          runCommand
-          writeText
-          closureInfo
-          nixos-image-tools
-          ;
-      }
-      (rootArgs // { name = "${pure.packageBaseName ids}-root"; });
+  image = b.mkDiskImage {
+    name = "${helpers.packageBaseName ids}-image";
+    inherit (cfg) epoch;
+    stageRoot = b.mkRootStaging rootArgs;
+    layout = helpers.diskLayout {
+      fs = cfg.fsType;
+      inherit (cfg) seed sectorSize espSize;
+      volumeId = helpers.volumeId ids;
+      espSource = espTree;
+      rootSource = "root";
+    };
+  };
 
-  image =
-    import ./make-disk-image.nix
-      {
-        inherit runCommand nixos-image-tools;
-        inherit (buildPackages) e2fsprogs btrfs-progs;
-      }
-      {
-        name = "${pure.packageBaseName ids}-image";
-        inherit (cfg) epoch;
-        stageRoot = rootStaging;
-        layout = pure.diskLayout {
-          fs = cfg.fsType;
-          inherit (cfg) seed sectorSize espSize;
-          volumeId = pure.volumeId ids;
-          espSource = espTree;
-          rootSource = "root";
-        };
-      };
-
-  package = import ./make-installer-package.nix { inherit runCommand nixos-image-tools; } {
+  package = b.mkInstallerPackage {
     inherit image;
     inherit (cfg)
       name

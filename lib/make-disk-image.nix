@@ -1,4 +1,4 @@
-# A whole disk image from a layout (pure.nix diskLayout): mkimage writes the
+# A whole disk image from a layout (helpers.nix diskLayout): mkimage writes the
 # GPT, the FAT32 ESP and the ext4/btrfs root without a VM, root or loop
 # devices. $out/disk.img, $out/report.json (sizes, measured at build time),
 # $out/layout.json.
@@ -23,7 +23,7 @@
   name ? "nixos-disk-image",
   layout,
   stageRoot ? null,
-  epoch ? (import ./pure.nix).dosEpoch,
+  epoch ? (import ./helpers).dosEpoch,
 }:
 
 let

@@ -21,7 +21,7 @@
   # The bootspec label: "NixOS Xantusia 25.11.20260723.e2587ca (Linux 6.18.10-asahi)"
   label,
   sortKey ? "nixos",
-  # Contents of loader/loader.conf (pure.nix loaderConf).
+  # Contents of loader/loader.conf (helpers.nix loaderConf).
   loaderConf,
   # boot.loader.systemd-boot.extraFiles: { "m1n1/boot.bin" = drv; }
   extraFiles ? { },
@@ -34,11 +34,11 @@
   devicetree ? null,
   # Build date shown in the entry's version line (the real installer uses the
   # generation's ctime); fixed so the tree is reproducible.
-  epoch ? (import ./pure.nix).dosEpoch,
+  epoch ? (import ./helpers).dosEpoch,
 }:
 
 let
-  pure = import ./pure.nix;
+  helpers = import ./helpers;
   entryNames = builtins.attrNames extraEntries;
   entryAttr = i: "extraEntry${toString i}";
   entryAttrs = builtins.genList entryAttr (builtins.length entryNames);
@@ -60,7 +60,7 @@ runCommand name
     init = "${toplevel}/init";
     devicetree = if devicetree == null then "" else "${devicetree}";
     kernelParams = builtins.concatStringsSep " " kernelParams;
-    extraFilesList = pure.fileListText extraFiles;
+    extraFilesList = helpers.fileListText extraFiles;
     extraEntryNames = builtins.concatStringsSep "\n" entryNames;
     bootName = "BOOT${upper efiArch}.EFI";
     systemdBootName = "systemd-boot${efiArch}.efi";

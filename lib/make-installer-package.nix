@@ -21,18 +21,18 @@
   supportedFirmware ? null,
   icon ? null,
   # The root partition: index, GPT name or type alias.
-  rootSelector ? (import ./pure.nix).rootLabel,
+  rootSelector ? (import ./helpers).rootLabel,
   # Paths left out of the ESP's files (carve-partitions --exclude).
   exclude ? [ ],
 }:
 
 let
-  pure = import ./pure.nix;
+  helpers = import ./helpers;
   ids = { inherit name version fs; };
-  base = pure.packageBaseName ids;
-  zip = pure.zipName ids;
-  data = pure.installerDataName ids;
-  entryArgs = pure.installerEntryArgs {
+  base = helpers.packageBaseName ids;
+  zip = helpers.zipName ids;
+  data = helpers.installerDataName ids;
+  entryArgs = helpers.installerEntryArgs {
     inherit
       name
       version
@@ -47,7 +47,7 @@ let
     output = "entry.json";
   };
   # $out must expand, the rest is literal.
-  quote = a: if builtins.substring 0 5 a == "$out/" then ''"${a}"'' else pure.shellEscape a;
+  quote = a: if builtins.substring 0 5 a == "$out/" then ''"${a}"'' else helpers.shellEscape a;
 in
 runCommand "${base}-package"
   {
@@ -55,16 +55,16 @@ runCommand "${base}-package"
     passthru = {
       inherit zip;
       installerData = data;
-      volumeId = pure.volumeId ids;
+      volumeId = helpers.volumeId ids;
     };
   }
   ''
     set -eu
     mkdir -p "$out"
     carve-partitions asahi-package ${image}/disk.img \
-      --esp esp --root ${pure.shellEscape rootSelector} \
+      --esp esp --root ${helpers.shellEscape rootSelector} \
       --output "$out/${zip}" --manifest "$out/${base}.manifest.json" \
-      ${builtins.concatStringsSep " " (map (p: "--exclude ${pure.shellEscape p}") exclude)}
+      ${builtins.concatStringsSep " " (map (p: "--exclude ${helpers.shellEscape p}") exclude)}
     gen-installer-data ${builtins.concatStringsSep " " (map quote entryArgs)}
     gen-installer-data merge --into "$out/${data}" entry.json
     gen-installer-data check "$out/${data}" --package "$out/${zip}"

@@ -35,11 +35,11 @@
   etcNixos ? { },
   # Directories whose contents are merged into / (after the skeleton).
   extraTrees ? [ ],
-  epoch ? (import ./pure.nix).dosEpoch,
+  epoch ? (import ./helpers).dosEpoch,
 }:
 
 let
-  pure = import ./pure.nix;
+  helpers = import ./helpers;
   closure = closureInfo { rootPaths = [ toplevel ] ++ extraStorePaths; };
   etcFiles = builtins.listToAttrs (
     map (f: {
@@ -59,13 +59,13 @@ assert builtins.elem fs [
     rootEpoch = epoch;
     rootClosureInfo = closure;
     rootExtraTrees = builtins.concatStringsSep " " (map (t: "${t}") extraTrees);
-    rootEtcFilesList = pure.fileListText etcFiles;
+    rootEtcFilesList = helpers.fileListText etcFiles;
     rootEtcNixosSource = if etcNixosSource == null then "" else "${etcNixosSource}";
-    # "<subvolume> <mount point>" lines, / first (pure.btrfsSubvolumes).
+    # "<subvolume> <mount point>" lines, / first (helpers.btrfsSubvolumes).
     rootSubvolumes = builtins.concatStringsSep "\n" (
-      map (s: "${s.path} ${s.mountPoint}") pure.btrfsSubvolumes
+      map (s: "${s.path} ${s.mountPoint}") helpers.btrfsSubvolumes
     );
-    rootFirstBootMarker = pure.firstBootMarker;
+    rootFirstBootMarker = helpers.firstBootMarker;
   };
   passAsFile = [ "rootEtcFilesList" ];
   script = ''

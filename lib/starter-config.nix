@@ -13,14 +13,14 @@
   appleSiliconUrl ? "github:nix-community/nixos-apple-silicon",
   toolsFlakeUrl ? "github:nix-community/nixos-image-tools",
   # What flake.lock pins them to: { nixpkgs, nixos-apple-silicon,
-  # nixos-image-tools } -> null or pure.inputLock of a flake input. Missing
+  # nixos-image-tools } -> null or helpers.inputLock of a flake input. Missing
   # or null ones (and URLs other than github:) are locked by Nix on first use.
   locks ? { },
   hostName ? "nixos",
   stateVersion,
 }:
 let
-  pure = import ./pure.nix;
+  helpers = import ./helpers;
   inputs = [
     {
       name = "nixpkgs";
@@ -40,7 +40,7 @@ let
       };
     }
   ];
-  lock = pure.flakeLockFor (map (i: i // { lock = locks.${i.name} or null; }) inputs);
+  lock = helpers.flakeLockFor (map (i: i // { lock = locks.${i.name} or null; }) inputs);
 in
 {
   "flake.nix" = ''

@@ -15,8 +15,8 @@
 
 let
   cfg = config.nixosAsahi;
-  pure = import ../lib/pure.nix;
-  inherit (pure) firstBootMarker;
+  helpers = import ../lib/helpers;
+  inherit (helpers) firstBootMarker;
   script = name: pkgs.writeShellScript name (builtins.readFile (./first-boot + "/${name}.sh"));
   firstBoot = {
     unitConfig.ConditionPathExists = firstBootMarker;
@@ -85,7 +85,7 @@ in
         pkgs.coreutils
       ];
       environment = {
-        ESP_UUID = pure.espUuidOf cfg.volumeId;
+        ESP_UUID = helpers.espUuidOf cfg.volumeId;
         FIRST_BOOT = firstBootMarker;
       }
       // lib.optionalAttrs (cfg.installation.espPartUuid != null) {

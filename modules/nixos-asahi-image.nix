@@ -16,7 +16,7 @@
 }:
 
 let
-  pure = import ../lib/pure.nix;
+  helpers = import ../lib/helpers;
   cfg = config.nixosAsahi;
   inherit (lib) mkOption mkIf types;
   ids = {
@@ -36,12 +36,12 @@ let
     if inst.rootPartUuid != null then
       "/dev/disk/by-partuuid/${inst.rootPartUuid}"
     else
-      "/dev/disk/by-label/${pure.rootLabel}";
+      "/dev/disk/by-label/${helpers.rootLabel}";
   espDevice =
     if inst.espPartUuid != null then
       "/dev/disk/by-partuuid/${inst.espPartUuid}"
     else
-      "/dev/disk/by-uuid/${pure.espUuidOf cfg.volumeId}";
+      "/dev/disk/by-uuid/${helpers.espUuidOf cfg.volumeId}";
 in
 {
   imports = [ ./first-boot.nix ];
@@ -49,7 +49,7 @@ in
   options.nixosAsahi = {
     enable = lib.mkEnableOption "the Asahi installer image layout (mounts, boot loader, first boot) and system.build.asahiImage / asahiPackage";
     fsType = mkOption {
-      type = types.enum pure.fsTypes;
+      type = types.enum helpers.fsTypes;
       default = "btrfs";
       description = "Root filesystem. btrfs uses subvolumes @ (/), @home and @nix.";
     };
@@ -60,7 +60,7 @@ in
     };
     version = mkOption {
       type = types.str;
-      default = pure.crateVersion ../.;
+      default = helpers.crateVersion ../.;
       defaultText = lib.literalMD "this project's version (`Cargo.toml`)";
       description = "Package version (a new version gives a new ESP volume id and a new, immutable URL).";
     };
@@ -75,7 +75,7 @@ in
       description = "The installer entry's default OS name (the volume names the installer gives).";
     };
     supportedFirmware = mkOption {
-      type = types.nullOr (types.listOf (types.enum pure.installerFirmware));
+      type = types.nullOr (types.listOf (types.enum helpers.installerFirmware));
       default = null;
       example = [
         "12.3"
@@ -111,13 +111,13 @@ in
     };
     seed = mkOption {
       type = types.str;
-      default = pure.packageBaseName ids;
+      default = helpers.packageBaseName ids;
       defaultText = lib.literalExpression ''"''${name}-''${version}-''${fsType}"'';
       description = "Seed of the image's GUIDs and filesystem UUIDs.";
     };
     epoch = mkOption {
       type = types.int;
-      default = pure.dosEpoch;
+      default = helpers.dosEpoch;
       defaultText = lib.literalMD "315532800 (1980-01-01, the earliest FAT time)";
       description = "Timestamp (seconds since 1970) given to every file in the image.";
     };
@@ -191,7 +191,7 @@ in
       };
       toolsFlakeUrl = mkOption {
         type = types.str;
-        default = "github:nix-community/nixos-image-tools/v${pure.crateVersion ../.}";
+        default = "github:nix-community/nixos-image-tools/v${helpers.crateVersion ../.}";
         defaultText = lib.literalMD "this project's release tag: `github:nix-community/nixos-image-tools/v<version>`";
         description = ''
           The starter /etc/nixos flake's nixos-image-tools input. A published
@@ -255,7 +255,7 @@ in
     volumeId = mkOption {
       type = types.str;
       readOnly = true;
-      default = pure.volumeId ids;
+      default = helpers.volumeId ids;
       defaultText = lib.literalMD "derived from `<name>-<version>-<fsType>`";
       description = "The ESP's FAT volume id.";
     };
@@ -311,7 +311,7 @@ in
                 options = [ "subvol=${s.path}" ];
                 neededForBoot = s.mountPoint == "/nix";
               };
-            }) (builtins.filter (s: s.mountPoint != "/") pure.btrfsSubvolumes)
+            }) (builtins.filter (s: s.mountPoint != "/") helpers.btrfsSubvolumes)
           )
         );
 

@@ -1,7 +1,7 @@
 # Test fixture: the `locks` argument of lib/starter-config.nix as the module
 # derives it from a flake's inputs, with this repository's own flake.lock
 # standing in for the inputs' locks and a made-up rev for nixos-image-tools.
-# Used by pure-tests.nix and packaging.nix.
+# Used by helpers-tests.nix and packaging.nix.
 { lastModified }:
 let
   ownLock = builtins.fromJSON (builtins.readFile ../../flake.lock);

@@ -11,7 +11,7 @@
 }:
 
 let
-  pure = import ../../lib/pure.nix;
+  helpers = import ../../lib/helpers;
   b = (import ../../lib { }).withPkgs pkgs;
   inherit (pkgs) runCommand writeText;
 
@@ -20,7 +20,7 @@ let
     version = "0.0.1";
     inherit fs;
   };
-  base = pure.packageBaseName ids;
+  base = helpers.packageBaseName ids;
   epoch = 1700000000;
 
   kernel = runCommand "linux-6.0.0-test" { } ''
@@ -60,13 +60,13 @@ let
     ];
     systemdBootEfi = systemdBoot;
     devicetree = "${dtbs}/apple/t8103-j274.dtb";
-    label = pure.bootLabel {
+    label = helpers.bootLabel {
       distroName = "NixOS";
       codeName = "Test";
       label = "26.05.test";
       kernelModDirVersion = "6.0.0";
     };
-    loaderConf = pure.loaderConf { };
+    loaderConf = helpers.loaderConf { };
     extraFiles = {
       "m1n1/boot.bin" = m1n1;
       "asahi/extra.txt" = extraEspFile;
@@ -97,11 +97,11 @@ let
   image = b.mkDiskImage {
     name = "${base}-image";
     inherit epoch;
-    layout = pure.diskLayout {
+    layout = helpers.diskLayout {
       inherit fs sectorSize;
       seed = base;
       espSize = if sectorSize == 512 then "40MiB" else "300MiB";
-      volumeId = pure.volumeId ids;
+      volumeId = helpers.volumeId ids;
       espSource = esp;
       rootSource = "root";
     };
@@ -115,13 +115,13 @@ let
   };
 
   expected = builtins.toJSON {
-    zip = pure.zipName ids;
-    data = pure.installerDataName ids;
-    url = "https://example.invalid/os/${pure.zipName ids}";
-    volumeId = pure.volumeId ids;
-    kernelEfi = pure.efiFileName "${kernel}/Image";
-    initrdEfi = pure.efiFileName "${initrd}/initrd";
-    devicetreeEfi = pure.efiFileName "${dtbs}/apple/t8103-j274.dtb";
+    zip = helpers.zipName ids;
+    data = helpers.installerDataName ids;
+    url = "https://example.invalid/os/${helpers.zipName ids}";
+    volumeId = helpers.volumeId ids;
+    kernelEfi = helpers.efiFileName "${kernel}/Image";
+    initrdEfi = helpers.efiFileName "${initrd}/initrd";
+    devicetreeEfi = helpers.efiFileName "${dtbs}/apple/t8103-j274.dtb";
     init = "${toplevel}/init";
   };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI harness for the Nix side, on a machine with Debian's Nix and no nixpkgs:
 #  1. parse every .nix file;
-#  2. evaluate the pure-function tests (tests/nix/pure-tests.nix);
+#  2. evaluate the helpers tests (tests/nix/helpers-tests.nix);
 #  3. evaluate the flake's outputs with the real nixos-apple-silicon source if
 #     present and a fake nixpkgs input (tests/nix/fake-nixpkgs, a fixture);
 #  4. build the packaging derivations of lib/ for real with nix-build, through
@@ -66,11 +66,11 @@ for f in "${nixfiles[@]}"; do
 done
 [ "$parse_bad" -eq 0 ] && ok "parse ${#nixfiles[@]} .nix files"
 
-# --- 2. pure functions -----------------------------------------------------------
-if out=$(nix-instantiate --eval --strict --json tests/nix/pure-tests.nix 2>&1); then
-  ok "pure tests: $(echo "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') assertions"
+# --- 2. helpers (builtins only) -----------------------------------------------------------
+if out=$(nix-instantiate --eval --strict --json tests/nix/helpers-tests.nix 2>&1); then
+  ok "helpers tests: $(echo "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') assertions"
 else
-  fail "pure tests: $out"
+  fail "helpers tests: $out"
 fi
 
 # --- 3. flake outputs with a fake nixpkgs ------------------------------------------
@@ -246,9 +246,9 @@ for fs in btrfs ext4; do
   done
   if "$tools_bin/gen-installer-data" check "$data" --package "$zip"; then ok "gen-installer-data check --package ($fs)"; else fail "gen-installer-data check --package ($fs)"; fi
   if unzip -tq "$zip"; then ok "unzip -t ($fs)"; else fail "unzip -t ($fs)"; fi
-  # Nix (lib/pure.nix) and Rust (gen-installer-data without --volume-id)
+  # Nix (lib/helpers.nix) and Rust (gen-installer-data without --volume-id)
   # must derive the same ESP volume id.
-  nix_vid=$(nix-instantiate --eval --json -E "(import ./lib/pure.nix).volumeId { name = \"nixos-asahi-test\"; version = \"0.0.1\"; fs = \"$fs\"; }" | tr -d '"')
+  nix_vid=$(nix-instantiate --eval --json -E "(import ./lib/helpers).volumeId { name = \"nixos-asahi-test\"; version = \"0.0.1\"; fs = \"$fs\"; }" | tr -d '"')
   tmp=$(mktemp -d)
   if "$tools_bin/gen-installer-data" entry --manifest "$pkg/nixos-asahi-test-0.0.1-$fs.manifest.json" \
     --name nixos-asahi-test --version 0.0.1 --fs "$fs" --package-url "nixos-asahi-test-0.0.1-$fs.zip" --output "$tmp/e.json"; then
@@ -259,7 +259,7 @@ for fs in btrfs ext4; do
   fi
   rm -rf "$tmp"
   # The image's ESP and root carry what the module promises.
-  # The mkimage report: what the layout from lib/pure.nix asked for.
+  # The mkimage report: what the layout from lib/helpers.nix asked for.
   if python3 - "$img/report.json" "$fs" "$nix_vid" <<'PY'; then ok "mkimage report ($fs)"; else fail "mkimage report ($fs)"; fi
 import json, sys
 r = json.load(open(sys.argv[1])); fs = sys.argv[2]; vid = int(sys.argv[3], 16)

@@ -15,7 +15,7 @@ let
   inp = import ./inputs.nix { vendor = /. + vendor; };
   inherit (inp) lib nixpkgs nixos-image-tools;
   tools = nixos-image-tools;
-  pure = import ../../../lib/pure.nix;
+  helpers = import ../../../lib/helpers;
   fsTypes = [
     "btrfs"
     "ext4"
@@ -189,9 +189,9 @@ in
     in
     all [
       (clean "starter with installation.nix (${fs})" (starterSys fs "recorded-bumped"))
-      (need (fresh.boot == "/dev/disk/by-uuid/${pure.espUuid {
+      (need (fresh.boot == "/dev/disk/by-uuid/${helpers.espUuid {
         name = "nixos-asahi";
-        version = pure.crateVersion ../../..;
+        version = helpers.crateVersion ../../..;
         inherit fs;
       }}") "fresh /boot: ${fresh.boot}")
       (need (recorded.boot == "/dev/disk/by-partuuid/aaaaaaaa-0000-4000-8000-000000000006") "recorded /boot: ${recorded.boot}")
@@ -257,7 +257,7 @@ in
     all [
       (need (lock.nodes ? nixpkgs && lock.nodes ? nixos-apple-silicon) "flake.lock lacks nixpkgs/nixos-apple-silicon")
       (need (!(lock.nodes ? nixos-image-tools)) "flake.lock pins nixos-image-tools")
-      (need (lib.hasInfix "github:nix-community/nixos-image-tools/v${pure.crateVersion ../../..}" files."flake.nix") "the starter flake does not name the release tag")
+      (need (lib.hasInfix "github:nix-community/nixos-image-tools/v${helpers.crateVersion ../../..}" files."flake.nix") "the starter flake does not name the release tag")
     ];
 
   # A flake's source is a store path, not a package.

@@ -1,10 +1,10 @@
-# Assertions on lib/pure.nix (and the starter configuration, and how
+# Assertions on lib/helpers.nix (and the starter configuration, and how
 # make-disk-image.nix takes a root staging). Evaluate with
-#   nix-instantiate --eval --strict tests/nix/pure-tests.nix
+#   nix-instantiate --eval --strict tests/nix/helpers-tests.nix
 # It yields the list of test names when all pass and throws on the first
 # failure. The expected volume ids were computed with `printf %s NAME | sha256sum`.
 let
-  pure = import ../../lib/pure.nix;
+  helpers = import ../../lib/helpers;
   lib' = import ../../lib { };
   sd = builtins.storeDir;
 
@@ -19,14 +19,14 @@ let
     fs = "ext4";
   };
 
-  layout = pure.diskLayout {
+  layout = helpers.diskLayout {
     fs = "btrfs";
     seed = "s";
     espSource = "/esp";
     rootSource = "/root";
     volumeId = "0x12cea600";
   };
-  layoutExt4 = pure.diskLayout {
+  layoutExt4 = helpers.diskLayout {
     fs = "ext4";
     seed = "s";
     espSource = "/esp";
@@ -89,7 +89,7 @@ let
     e2fsprogs = "e2fsprogs";
     btrfs-progs = "btrfs-progs";
   };
-  stagedLayout = pure.diskLayout {
+  stagedLayout = helpers.diskLayout {
     fs = "ext4";
     seed = "s";
     espSource = "/esp";
@@ -178,47 +178,47 @@ let
       ];
     };
     baseName = {
-      actual = pure.packageBaseName btrfs;
+      actual = helpers.packageBaseName btrfs;
       expected = "nixos-asahi-0.2.0-btrfs";
     };
     zipName = {
-      actual = pure.zipName ext4;
+      actual = helpers.zipName ext4;
       expected = "nixos-asahi-0.1.308-ext4.zip";
     };
     installerDataName = {
-      actual = pure.installerDataName btrfs;
+      actual = helpers.installerDataName btrfs;
       expected = "installer_data-0.2.0-btrfs.json";
     };
     volumeIdBtrfs = {
-      actual = pure.volumeId btrfs;
+      actual = helpers.volumeId btrfs;
       expected = "0x22196870";
     };
     volumeIdExt4 = {
-      actual = pure.volumeId ext4;
+      actual = helpers.volumeId ext4;
       expected = "0xf45e1435";
     };
     espUuidBtrfs = {
-      actual = pure.espUuid btrfs;
+      actual = helpers.espUuid btrfs;
       expected = "2219-6870";
     };
     espUuidExt4 = {
-      actual = pure.espUuid ext4;
+      actual = helpers.espUuid ext4;
       expected = "F45E-1435";
     };
     espUuidOfSpec = {
-      actual = pure.espUuidOf "0x12cea600";
+      actual = helpers.espUuidOf "0x12cea600";
       expected = "12CE-A600";
     };
     espUuidRejectsUpper = {
-      actual = throws (pure.espUuidOf "0x12CEA600");
+      actual = throws (helpers.espUuidOf "0x12CEA600");
       expected = true;
     };
     badFsRejected = {
-      actual = throws (pure.zipName (btrfs // { fs = "xfs"; }));
+      actual = throws (helpers.zipName (btrfs // { fs = "xfs"; }));
       expected = true;
     };
     layoutJSONBtrfs = {
-      actual = builtins.fromJSON (pure.diskLayoutJSON {
+      actual = builtins.fromJSON (helpers.diskLayoutJSON {
         fs = "btrfs";
         seed = "s";
         espSource = "/esp";
@@ -298,7 +298,7 @@ let
       ];
     };
     entryArgs = {
-      actual = pure.installerEntryArgs (
+      actual = helpers.installerEntryArgs (
         btrfs
         // {
           manifest = "m.json";
@@ -328,7 +328,7 @@ let
       ];
     };
     entryArgsBareName = {
-      actual = builtins.elemAt (pure.installerEntryArgs (
+      actual = builtins.elemAt (helpers.installerEntryArgs (
         ext4
         // {
           manifest = "m";
@@ -338,23 +338,23 @@ let
       expected = "nixos-asahi-0.1.308-ext4.zip";
     };
     efiFileNameKernel = {
-      actual = pure.efiFileName "${sd}/abc-linux-6.8/Image";
+      actual = helpers.efiFileName "${sd}/abc-linux-6.8/Image";
       expected = "EFI/nixos/abc-linux-6.8-Image.efi";
     };
     efiFileNameInitrd = {
-      actual = pure.efiFileName "${sd}/xyz-initrd-linux-6.8/initrd";
+      actual = helpers.efiFileName "${sd}/xyz-initrd-linux-6.8/initrd";
       expected = "EFI/nixos/xyz-initrd-linux-6.8-initrd.efi";
     };
     efiFileNameTopLevelFile = {
-      actual = pure.efiFileName "${sd}/abc-Image";
+      actual = helpers.efiFileName "${sd}/abc-Image";
       expected = "EFI/nixos/abc-Image.efi";
     };
     loaderConfDefault = {
-      actual = pure.loaderConf { };
+      actual = helpers.loaderConf { };
       expected = "timeout 5\ndefault nixos-generation-1.conf\nconsole-mode keep\n";
     };
     loaderConfNoEditor = {
-      actual = pure.loaderConf {
+      actual = helpers.loaderConf {
         timeout = null;
         editor = false;
         consoleMode = "max";
@@ -362,7 +362,7 @@ let
       expected = "timeout menu-force\ndefault nixos-generation-1.conf\neditor 0\nconsole-mode max\n";
     };
     bootLabel = {
-      actual = pure.bootLabel {
+      actual = helpers.bootLabel {
         distroName = "NixOS";
         codeName = "Yarara";
         label = "26.05.20260723.e2587ca";
@@ -371,11 +371,11 @@ let
       expected = "NixOS Yarara 26.05.20260723.e2587ca (Linux 6.18.10-asahi)";
     };
     shellEscape = {
-      actual = pure.shellEscape "it's";
+      actual = helpers.shellEscape "it's";
       expected = "'it'\\''s'";
     };
     crateVersion = {
-      actual = builtins.match "[0-9]+\\.[0-9]+\\.[0-9]+" (pure.crateVersion ../..) != null;
+      actual = builtins.match "[0-9]+\\.[0-9]+\\.[0-9]+" (helpers.crateVersion ../..) != null;
       expected = true;
     };
     starterFiles = {
@@ -418,7 +418,7 @@ let
       ];
     };
     githubOriginal = {
-      actual = map pure.githubOriginal [
+      actual = map helpers.githubOriginal [
         "github:NixOS/nixpkgs/nixos-unstable"
         "github:nix-community/nixos-image-tools"
         "git+https://example.org/x"
@@ -441,7 +441,7 @@ let
     inputLockOfInput = {
       actual =
         let
-          l = pure.inputLock {
+          l = helpers.inputLock {
             rev = toolsRev;
             narHash = "sha256-x";
             lastModified = 1;
@@ -452,7 +452,7 @@ let
           l.rev
           l.lastModified
           (l.flakeLock == ownLock)
-          (pure.inputLock {
+          (helpers.inputLock {
             narHash = "sha256-x";
             outPath = toString ../..;
           })
@@ -541,7 +541,7 @@ let
     # Unpinned inputs and non-GitHub URLs are left for Nix to lock.
     flakeLockForSkips = {
       actual =
-        (pure.flakeLockFor [
+        (helpers.flakeLockFor [
           {
             name = "a";
             url = "github:o/a";
@@ -580,6 +580,6 @@ let
     if t.actual == t.expected then
       name
     else
-      throw "pure test ${name} FAILED: expected ${builtins.toJSON t.expected}, got ${builtins.toJSON t.actual}";
+      throw "helpers test ${name} FAILED: expected ${builtins.toJSON t.expected}, got ${builtins.toJSON t.actual}";
 in
 map check (builtins.attrNames tests)
