@@ -25,15 +25,18 @@ let
       RemainAfterExit = true;
     };
   };
-  # Before anything a login could start, after the filesystems.
+  # In sysinit, once the filesystems are mounted: before nix-daemon's socket
+  # and every login. Without the default dependencies, which would order
+  # them after basic.target, hence after nix-daemon.socket.
   early = {
-    wantedBy = [ "multi-user.target" ];
+    wantedBy = [ "sysinit.target" ];
     after = [ "local-fs.target" ];
     before = [
-      "nix-daemon.socket"
-      "nix-daemon.service"
-      "systemd-user-sessions.service"
+      "sysinit.target"
+      "shutdown.target"
     ];
+    conflicts = [ "shutdown.target" ];
+    unitConfig.DefaultDependencies = false;
   };
 in
 {
@@ -43,7 +46,7 @@ in
       "f /etc/NIXOS 0644 root root -"
     ];
 
-    systemd.services.nixos-asahi-register-store = lib.recursiveUpdate (firstBoot // early) {
+    systemd.services.nixos-asahi-register-store = lib.recursiveUpdate (lib.recursiveUpdate firstBoot early) {
       description = "Register the image's store paths and the system profile";
       unitConfig.ConditionPathExists = "/nix-path-registration";
       path = [
@@ -53,7 +56,7 @@ in
       serviceConfig.ExecStart = script "register-store";
     };
 
-    systemd.services.nixos-asahi-record-installation = lib.recursiveUpdate (firstBoot // early) {
+    systemd.services.nixos-asahi-record-installation = lib.recursiveUpdate (lib.recursiveUpdate firstBoot early) {
       description = "Record the installation's ESP and root partitions in /etc/nixos";
       path = [
         pkgs.coreutils
@@ -63,7 +66,7 @@ in
     };
 
     systemd.services.nixos-asahi-grow-root = lib.mkIf (cfg.fsType == "btrfs") (
-      lib.recursiveUpdate (firstBoot // early) {
+      lib.recursiveUpdate (lib.recursiveUpdate firstBoot early) {
         description = "Grow the root btrfs into the partition the installer enlarged";
         serviceConfig.ExecStart = "${pkgs.btrfs-progs}/bin/btrfs filesystem resize max /";
       }
@@ -72,12 +75,14 @@ in
     systemd.services.nixos-asahi-vendor-firmware = lib.mkIf cfg.loadVendorFirmware {
       description = "Load the Mac's firmware from the ESP";
       wantedBy = [ "sysinit.target" ];
-      # Drivers ask for firmware when udev's coldplug loads them.
+      # Drivers ask for firmware when udev's coldplug loads them. It needs
+      # only the root (stage 1 mounted it; it mounts the ESP itself), not
+      # local-fs.target, whose /boot may wait for udev.
       before = [
         "systemd-udev-trigger.service"
         "sysinit.target"
       ];
-      after = [ "local-fs.target" ];
+      after = [ "systemd-remount-fs.service" ];
       unitConfig.DefaultDependencies = false;
       path = [
         pkgs.util-linux

@@ -260,6 +260,28 @@ in
       (need (lib.hasInfix "github:nix-community/nixos-image-tools/v${helpers.crateVersion ../../..}" files."flake.nix") "the starter flake does not name the release tag")
     ];
 
+  # A unit with systemd's default dependencies runs after basic.target: it
+  # cannot also be ordered before anything basic.target waits for.
+  unit-order =
+    let
+      units = lib.filterAttrs (n: _: lib.hasPrefix "nixos-asahi-" n) (flakeSys "btrfs").config.systemd.services;
+      early = [
+        "sysinit.target"
+        "sockets.target"
+        "basic.target"
+        "local-fs.target"
+        "nix-daemon.socket"
+        "systemd-udev-trigger.service"
+      ];
+      bad = lib.filterAttrs (
+        _: u: (u.unitConfig.DefaultDependencies or true) && builtins.any (b: builtins.elem b early) u.before
+      ) units;
+    in
+    all [
+      (need (builtins.length (builtins.attrNames units) >= 4) "first-boot units missing")
+      (need (bad == { }) "ordering cycle: ${builtins.concatStringsSep ", " (builtins.attrNames bad)} keep default dependencies but run before ${builtins.concatStringsSep "/" early}")
+    ];
+
   # A flake's source is a store path, not a package.
   extra-store-paths =
     let
