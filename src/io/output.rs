@@ -56,6 +56,21 @@ pub fn remove_on_signal(path: &Path) -> CleanupGuard {
     CleanupGuard(id)
 }
 
+/// Create a temporary path and register it for removal on a signal in one
+/// step: the signal thread takes the same lock first, so a signal arriving
+/// in between waits for the registration instead of missing the new path.
+fn create_registered<T>(
+    create: impl FnOnce() -> Result<T>,
+    path: impl FnOnce(&T) -> PathBuf,
+) -> Result<(T, CleanupGuard)> {
+    install_signal_cleanup();
+    let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    let made = create()?;
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pending.insert(id, path(&made));
+    Ok((made, CleanupGuard(id)))
+}
+
 fn install_signal_cleanup() {
     static HANDLER: Once = Once::new();
     HANDLER.call_once(|| {
@@ -99,12 +114,16 @@ pub struct ScratchFile {
 
 impl ScratchFile {
     pub fn create_in(dir: &Path, prefix: &str) -> Result<Self> {
-        let temp = tempfile::Builder::new()
-            .prefix(prefix)
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .ctx("create a temporary file in", dir)?;
-        let _guard = remove_on_signal(temp.path());
+        let (temp, _guard) = create_registered(
+            || {
+                tempfile::Builder::new()
+                    .prefix(prefix)
+                    .suffix(".tmp")
+                    .tempfile_in(dir)
+                    .ctx("create a temporary file in", dir)
+            },
+            |t| t.path().to_path_buf(),
+        )?;
         Ok(ScratchFile { temp, _guard })
     }
 
@@ -127,13 +146,18 @@ pub struct AtomicFile {
 impl AtomicFile {
     pub fn create(dest: &Path) -> Result<Self> {
         let dir = parent_dir(dest);
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", file_name(dest)))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .ctx("create a temporary file next to", dest)?;
+        let (temp, _guard) = create_registered(
+            || {
+                tempfile::Builder::new()
+                    .prefix(&format!(".{}.", file_name(dest)))
+                    .suffix(".tmp")
+                    .tempfile_in(dir)
+                    .ctx("create a temporary file next to", dest)
+            },
+            |t| t.path().to_path_buf(),
+        )?;
         Ok(AtomicFile {
-            _guard: remove_on_signal(temp.path()),
+            _guard,
             temp,
             dest: dest.to_path_buf(),
         })
@@ -197,13 +221,18 @@ impl AtomicDir {
                 dest.display()
             )));
         }
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", file_name(dest)))
-            .suffix(".tmp")
-            .tempdir_in(parent_dir(dest))
-            .ctx("create a temporary directory next to", dest)?;
+        let (temp, _guard) = create_registered(
+            || {
+                tempfile::Builder::new()
+                    .prefix(&format!(".{}.", file_name(dest)))
+                    .suffix(".tmp")
+                    .tempdir_in(parent_dir(dest))
+                    .ctx("create a temporary directory next to", dest)
+            },
+            |t| t.path().to_path_buf(),
+        )?;
         Ok(AtomicDir {
-            _guard: remove_on_signal(temp.path()),
+            _guard,
             temp: Some(temp),
             dest: dest.to_path_buf(),
         })
