@@ -279,41 +279,13 @@ in
           }
         ];
 
-        fileSystems = {
-          "/" = {
-            device = rootDevice;
-            inherit (cfg) fsType;
-            # The installer grew the partition: stage 1 grows ext4 into it
-            # (btrfs: nixos-asahi-grow-root on first boot).
-            autoResize = cfg.fsType == "ext4";
-          }
-          // lib.optionalAttrs (cfg.fsType == "btrfs") { options = [ "subvol=@" ]; };
-          "/boot" = {
-            device = espDevice;
-            fsType = "vfat";
-            # What nixos-generate-config records for an ESP mounted with
-            # umask=077, as the NixOS manual's installation steps mount it:
-            # with 0022 bootctl warns that the random seed file's mount
-            # point is world accessible.
-            options = [
-              "fmask=0077"
-              "dmask=0077"
-            ];
-          };
-        }
-        // lib.optionalAttrs (cfg.fsType == "btrfs") (
-          lib.listToAttrs (
-            map (s: {
-              name = s.mountPoint;
-              value = {
-                device = rootDevice;
-                fsType = "btrfs";
-                options = [ "subvol=${s.path}" ];
-                neededForBoot = s.mountPoint == "/nix";
-              };
-            }) (builtins.filter (s: s.mountPoint != "/") helpers.btrfsSubvolumes)
-          )
-        );
+        fileSystems = helpers.efiMounts {
+          fs = cfg.fsType;
+          inherit rootDevice espDevice;
+          # The installer grew the partition: stage 1 grows ext4 into it
+          # (btrfs: nixos-asahi-grow-root on first boot).
+          autoResize = cfg.fsType == "ext4";
+        };
 
         boot.loader.systemd-boot.enable = true;
         # NixOS itself keeps installing them after the image (see the option).

@@ -15,4 +15,30 @@
       "qcow2"
     ]
     ++ (if compress then [ "-c" ] else [ ]);
+
+  base = "raw-efi";
+
+  module = { ... }: { };
+
+  build =
+    {
+      config,
+      pkgs,
+      common,
+      base,
+      ...
+    }:
+    let
+      args = (import ./qcow2.nix).convertArgs { inherit (config.nixosImage) compress; };
+    in
+    pkgs.buildPackages.runCommand "${common.baseName}-qcow2"
+      {
+        nativeBuildInputs = [ pkgs.buildPackages.qemu-utils ];
+        passthru.image = base;
+      }
+      ''
+        mkdir "$out"
+        qemu-img ${builtins.concatStringsSep " " args} ${base}/disk.img "$out/disk.qcow2"
+        cp ${base}/report.json ${base}/layout.json "$out/"
+      '';
 }

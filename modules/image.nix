@@ -1,0 +1,123 @@
+# One module for every image format of lib/formats/: `nixosImage.format`
+# picks one, whose file adds its mounts, boot loader and first-boot needs
+# and builds system.build.image. Every image registers its store and sets
+# the system profile on first boot (./first-boot.nix), grows its root
+# partition and filesystem to the disk, and can carry /etc/nixos. The Asahi
+# installer package is the format "asahi" (./nixos-asahi-image.nix,
+# configured by nixosAsahi.*).
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  formats = import ../lib/formats;
+  helpers = import ../lib/helpers;
+  cfg = config.nixosImage;
+  inherit (lib) mkOption types;
+  chain = name: [ name ] ++ lib.optionals (formats.${name} ? base) (chain formats.${name}.base);
+  common = import ../lib/formats/common.nix { inherit config pkgs; };
+  builds = lib.mapAttrs (
+    name: f:
+    f.build {
+      inherit config pkgs common;
+      base = if f ? base then builds.${f.base} else null;
+    }
+  ) formats;
+in
+{
+  imports = [ ./nixos-asahi-image.nix ] ++ map (f: f.module) (builtins.attrValues formats);
+
+  options.nixosImage = {
+    format = mkOption {
+      type = types.nullOr (types.enum (builtins.attrNames formats));
+      default = null;
+      description = "The image system.build.image builds (lib/formats/), or null for none.";
+    };
+    formats = mkOption {
+      type = types.listOf types.str;
+      internal = true;
+      readOnly = true;
+      default = if cfg.format == null then [ ] else chain cfg.format;
+      defaultText = lib.literalMD "the format and the formats it builds on";
+      description = "The formats whose modules are active.";
+    };
+    fsType = mkOption {
+      type = types.enum helpers.fsTypes;
+      default = "ext4";
+      description = "Root filesystem (raw-efi, qcow2; sd-card is ext4). btrfs uses subvolumes @ (/), @home and @nix.";
+    };
+    sectorSize = mkOption {
+      type = types.enum [
+        512
+        4096
+      ];
+      default = 512;
+      description = "Logical sector size of a GPT image (sd-card: 512).";
+    };
+    espSize = mkOption {
+      type = types.str;
+      default = "512MiB";
+      description = "ESP size of a GPT image.";
+    };
+    name = mkOption {
+      type = types.str;
+      default = config.networking.hostName;
+      defaultText = lib.literalExpression "config.networking.hostName";
+      description = "Names the image's derivations and, with format and fsType, seeds its identifiers.";
+    };
+    seed = mkOption {
+      type = types.str;
+      default = "${cfg.name}-${config.system.nixos.release}-${toString cfg.format}-${cfg.fsType}";
+      defaultText = lib.literalExpression ''"''${name}-''${config.system.nixos.release}-''${format}-''${fsType}"'';
+      description = "Seed of the image's GUIDs, filesystem UUIDs and volume ids.";
+    };
+    epoch = mkOption {
+      type = types.int;
+      default = helpers.dosEpoch;
+      defaultText = lib.literalMD "315532800 (1980-01-01, the earliest FAT time)";
+      description = "Timestamp (seconds since 1970) given to every file in the image.";
+    };
+    compress = mkOption {
+      type = types.bool;
+      default = false;
+      defaultText = lib.literalMD "`true` for sd-card (as sd-image), else `false`";
+      description = "sd-card: disk.img.zst (zstd); qcow2: a compressed qcow2.";
+    };
+    extraStorePaths = mkOption {
+      type = types.listOf types.pathInStore;
+      default = [ ];
+      example = lib.literalExpression "[ self.outPath ]";
+      description = "More store paths to copy into the image and register.";
+    };
+    etcNixosSource = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      example = lib.literalExpression "self.outPath # your flake's own source";
+      description = "A directory copied as /etc/nixos, e.g. the flake that defines this configuration.";
+    };
+    etcNixos = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      description = "Files of /etc/nixos in the image, by name, written over etcNixosSource.";
+    };
+    toolsPackage = mkOption {
+      type = types.package;
+      default = pkgs.buildPackages.nixos-image-tools or (pkgs.buildPackages.callPackage ../package.nix { });
+      defaultText = lib.literalMD "nixos-image-tools for the build platform";
+      description = "The nixos-image-tools package whose executables build the image.";
+    };
+  };
+
+  config = lib.mkIf (cfg.format != null) (
+    lib.mkMerge [
+      { system.build.image = builds.${cfg.format}; }
+      (lib.mkIf (cfg.format != "asahi") {
+        # First boot grows the partition to the disk (growpart), then the
+        # filesystem (autoResize: systemd-growfs).
+        boot.growPartition = true;
+      })
+    ]
+  );
+}
