@@ -416,10 +416,18 @@ run_combo() {
         assemble "$dir/disk.img" "$ss" "$fs" "$dir/esp" "$dir/root" "$label"
         ;;
     esac
+    # Two builds of a format are the same bytes (raw-efi: tests/mkimage.rs).
+    if [ "$kind" = sdcard ]; then
+      assemble_sdcard "$dir/again.img" "$dir/root" "$label" "$work/initrd-$arch"
+      cmp "$dir/disk.img" "$dir/again.img" || { echo "two sd-card builds differ"; exit 1; }
+      rm "$dir/again.img"
+    fi
     if [ "$kind" = qcow2 ]; then
       qcow2_convert "$dir/disk.img" "$dir/disk.qcow2"
+      qcow2_convert "$dir/disk.img" "$dir/again.qcow2"
+      cmp "$dir/disk.qcow2" "$dir/again.qcow2" || { echo "two qcow2 conversions differ"; exit 1; }
       qemu-img info "$dir/disk.qcow2"
-      rm "$dir/disk.img"
+      rm "$dir/disk.img" "$dir/again.qcow2"
     fi
   ) >"$dir/assemble.log" 2>&1
   local rc=$?
