@@ -29,7 +29,7 @@ in
 {
   imports = [ ./nixos-asahi-image.nix ] ++ map (f: f.module) (builtins.attrValues formats);
 
-  options.nixosImage = {
+  options.nixosImage = import ./shared-options.nix { inherit lib pkgs; } // {
     format = mkOption {
       type = types.nullOr (types.enum (builtins.attrNames formats));
       default = null;
@@ -73,23 +73,11 @@ in
       defaultText = lib.literalExpression ''"''${name}-''${config.system.nixos.release}-''${format}-''${fsType}"'';
       description = "Seed of the image's GUIDs, filesystem UUIDs and volume ids.";
     };
-    epoch = mkOption {
-      type = types.int;
-      default = helpers.dosEpoch;
-      defaultText = lib.literalMD "315532800 (1980-01-01, the earliest FAT time)";
-      description = "Timestamp (seconds since 1970) given to every file in the image.";
-    };
     compress = mkOption {
       type = types.bool;
       default = false;
       defaultText = lib.literalMD "`true` for sd-card (as sd-image), else `false`";
       description = "sd-card: disk.img.zst (zstd); qcow2: a compressed qcow2.";
-    };
-    extraStorePaths = mkOption {
-      type = types.listOf types.pathInStore;
-      default = [ ];
-      example = lib.literalExpression "[ self.outPath ]";
-      description = "More store paths to copy into the image and register.";
     };
     etcNixosSource = mkOption {
       type = types.nullOr types.path;
@@ -101,12 +89,6 @@ in
       type = types.attrsOf types.str;
       default = { };
       description = "Files of /etc/nixos in the image, by name, written over etcNixosSource.";
-    };
-    toolsPackage = mkOption {
-      type = types.package;
-      default = pkgs.buildPackages.nixos-image-tools or (pkgs.buildPackages.callPackage ../package.nix { });
-      defaultText = lib.literalMD "nixos-image-tools for the build platform";
-      description = "The nixos-image-tools package whose executables build the image.";
     };
   };
 

@@ -46,7 +46,7 @@ in
 {
   imports = [ ./first-boot.nix ];
 
-  options.nixosAsahi = {
+  options.nixosAsahi = import ./shared-options.nix { inherit lib pkgs; } // {
     enable = lib.mkEnableOption "the Asahi installer image layout (mounts, boot loader, first boot) and system.build.asahiImage / asahiPackage";
     fsType = mkOption {
       type = types.enum helpers.fsTypes;
@@ -115,12 +115,6 @@ in
       defaultText = lib.literalExpression ''"''${name}-''${version}-''${fsType}"'';
       description = "Seed of the image's GUIDs and filesystem UUIDs.";
     };
-    epoch = mkOption {
-      type = types.int;
-      default = helpers.dosEpoch;
-      defaultText = lib.literalMD "315532800 (1980-01-01, the earliest FAT time)";
-      description = "Timestamp (seconds since 1970) given to every file in the image.";
-    };
     efiArch = mkOption {
       type = types.str;
       default = "aa64";
@@ -139,12 +133,6 @@ in
         from a configuration without them removes them. Sources must be
         paths Nix can copy to the store (path literals or derivations).
       '';
-    };
-    extraStorePaths = mkOption {
-      type = types.listOf types.pathInStore;
-      default = [ ];
-      example = lib.literalExpression "[ self.outPath pkgs.hello ]";
-      description = "More store paths (packages, flake sources) to copy into the image and register.";
     };
     etcNixosSource = mkOption {
       type = types.nullOr types.path;
@@ -245,12 +233,6 @@ in
       default = config.users.mutableUsers;
       defaultText = lib.literalExpression "config.users.mutableUsers";
       description = "On first boot, ask on tty1 for root's password before any login prompt (the image ships no password hash).";
-    };
-    toolsPackage = mkOption {
-      type = types.package;
-      default = pkgs.buildPackages.nixos-image-tools or (pkgs.buildPackages.callPackage ../package.nix { });
-      defaultText = lib.literalMD "nixos-image-tools for the build platform";
-      description = "The nixos-image-tools package whose executables build the image.";
     };
     volumeId = mkOption {
       type = types.str;
