@@ -15,6 +15,11 @@
 # functions (evaluated with nix-instantiate):
 #   ARCH-SS-FS               raw-efi (GPT, ESP with systemd-boot) under UEFI
 #   qcow2-ARCH-SS-FS         the same, converted as the qcow2 format does
+#   grow-x86_64-SS-FS        raw-efi booted on a disk 1 GiB larger than the
+#                            image: the initrd grows partition and filesystem
+#                            as NixOS's first boot does (growpart, then
+#                            resize2fs / btrfs resize) and reports the sizes;
+#                            needs an x86_64 host (its tools go in the initrd)
 #   sdcard-aarch64-512-ext4  sd-card (MBR, FIRMWARE + NIXOS_SD with
 #                            /boot/extlinux/extlinux.conf) through Debian's
 #                            U-Boot for QEMU: distro boot finds extlinux.conf
@@ -88,6 +93,7 @@ ensure_host_tools() {
   [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || need+=(ovmf)
   [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
   command -v python3 >/dev/null || need+=(python3)
+  command -v growpart >/dev/null || need+=(cloud-guest-utils)
   command -v timeout >/dev/null || need+=(coreutils)
   command -v dpkg-deb >/dev/null || need+=(dpkg)
   [ ${#need[@]} -gt 0 ] || return 0
@@ -226,10 +232,10 @@ initrd_hash=zyxwvsrqpnmlkjihgfdcba9876543210
 
 # The ESP tree as the flake builds it for the Asahi images.
 make_esp_tree() {
-  local esp=$1 label=$2 fs=$3 kver=$4 initrd=$5
+  local esp=$1 label=$2 fs=$3 kver=$4 initrd=$5 extra=${6:-}
   local kfile="$kernel_hash-linux-$kver-$kernel_suffix.efi"
   local ifile="$initrd_hash-initrd-linux-$kver-initrd.efi"
-  local options="root=LABEL=$label rootfstype=$fs console=$console panic=-1"
+  local options="root=LABEL=$label rootfstype=$fs console=$console panic=-1$extra"
   [ "$fs" = btrfs ] && options+=" rootflags=subvol=@"
   mkdir -p "$esp/EFI/BOOT" "$esp/EFI/systemd" "$esp/EFI/nixos" "$esp/loader/entries"
   cp "$sdboot" "$esp/EFI/BOOT/$efi_name"
@@ -390,11 +396,14 @@ boot_image() {
 run_combo() {
   local combo=$1 kind=raw-efi arch ss fs
   case $combo in
-    sdcard-* | qcow2-*) kind=${combo%%-*} ;;
+    sdcard-* | qcow2-* | grow-*) kind=${combo%%-*} ;;
   esac
   IFS=- read -r arch ss fs <<<"${combo#"$kind"-}"
   [ "$kind" != sdcard ] || [ "$arch-$ss-$fs" = aarch64-512-ext4 ] ||
     die "$combo: sd-card images are aarch64-512-ext4"
+  [ "$kind" != grow ] || [ "$arch" = x86_64 ] || die "$combo: growth tests are x86_64 (the host's tools)"
+  local initrd=$work/initrd-$arch extra=''
+  [ "$kind" != grow ] || { initrd=$work/initrd-grow extra=' nit.grow'; }
   arch_setup "$arch"
   local dir=$work/$combo
   mkdir -p "$dir/root/etc"
@@ -412,10 +421,12 @@ run_combo() {
     case $kind in
       sdcard) assemble_sdcard "$dir/disk.img" "$dir/root" "$label" "$work/initrd-$arch" ;;
       *)
-        make_esp_tree "$dir/esp" "$label" "$fs" "$kver" "$work/initrd-$arch"
+        make_esp_tree "$dir/esp" "$label" "$fs" "$kver" "$initrd" "$extra"
         assemble "$dir/disk.img" "$ss" "$fs" "$dir/esp" "$dir/root" "$label"
         ;;
     esac
+    # The disk the image is written to is larger than the image.
+    [ "$kind" != grow ] || truncate -s +1G "$dir/disk.img"
     # Two builds of a format are the same bytes (raw-efi: tests/mkimage.rs).
     if [ "$kind" = sdcard ]; then
       assemble_sdcard "$dir/again.img" "$dir/root" "$label" "$work/initrd-$arch"
@@ -453,10 +464,42 @@ run_combo() {
       status=FAIL why="btrfs root not mounted from subvolume @"
     elif [ "$kind" = sdcard ] && ! grep -q "^Found /boot/extlinux/extlinux.conf" "$log"; then
       status=FAIL why="U-Boot did not boot through /boot/extlinux/extlinux.conf"
+    elif [ "$kind" = grow ]; then
+      why=$(grow_verdict "$log" "$ss") || status=FAIL
     fi
   fi
   awk -v c="$combo" -v s="$status" -v a="$t0" -v b="$t1" -v e="$t2" -v w="$why" \
     'BEGIN { printf "%s %s %.1f %.1f %s\n", c, s, b - a, e - b, w }' >"$dir/result"
+}
+
+# The NIT-GROW line of a growth boot: the root partition must reach the end
+# of the disk (but for the backup GPT and alignment, under 1 MiB) and the
+# filesystem must have grown by most of the added GiB (its metadata for the
+# new space aside). Prints the sizes, or why not; status 1 on failure.
+grow_verdict() {
+  local log=$1 line
+  line=$(grep -m1 '^NIT-GROW:' "$log" | tr -d '\r') || { echo "no growth report"; return 1; }
+  echo "$line" | awk -v mib=$((1 << 20)) '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    end = v["part_start"] + v["part"]; gain = v["fs_after"] - v["fs_before"]
+    printf "disk %d MiB, root ends %.2f MiB before its end, filesystem +%d MiB", v["disk"] / mib, (v["disk"] - end) / mib, gain / mib
+    exit !(v["disk"] - end < mib && v["disk"] - end >= 0 && gain > 900 * mib)
+  }'
+}
+
+# The x86_64 initrd with growpart and the filesystem tools, taken from this
+# (x86_64) host with the libraries they load.
+make_grow_initrd() {
+  [ "$(uname -m)" = x86_64 ] || die "growth tests need an x86_64 host"
+  local -a add=()
+  local tool lib
+  for tool in "$(command -v growpart)" /usr/sbin/sfdisk /usr/bin/partx /usr/bin/flock /usr/sbin/resize2fs /usr/bin/btrfs; do
+    [ -x "$tool" ] || die "missing $tool (cloud-guest-utils, fdisk, util-linux, e2fsprogs, btrfs-progs)"
+    add+=(--add "$tool:/usr/local/bin/${tool##*/}")
+    while read -r lib; do add+=(--add "$lib:$lib"); done < <(ldd "$tool" 2>/dev/null | awk '$3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+  done
+  arch_setup x86_64
+  python3 "$here/initramfs.py" "$work/initrd-grow" "$kroot" "$kver" "$busybox" "$here/init" "${add[@]}" btrfs nvme ext4 >/dev/null
 }
 
 assemble() {
@@ -474,7 +517,7 @@ main() {
   if [ ${#combos[@]} -eq 0 ]; then
     local a s f
     for a in aarch64 x86_64; do for s in 512 4096; do for f in ext4 btrfs; do combos+=("$a-$s-$f"); done; done; done
-    combos+=(sdcard-aarch64-512-ext4 qcow2-x86_64-512-ext4)
+    combos+=(sdcard-aarch64-512-ext4 qcow2-x86_64-512-ext4 grow-x86_64-512-ext4 grow-x86_64-4096-btrfs)
   fi
 
   ensure_host_tools
@@ -504,6 +547,7 @@ main() {
   done
 
   local start running=0 combo
+  if [[ " ${combos[*]}" == *" grow-"* ]]; then make_grow_initrd; fi
   start=$(date +%s)
   for combo in "${combos[@]}"; do
     if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
