@@ -17,14 +17,6 @@ let
   cfg = config.nixosImage;
   inherit (lib) mkOption types;
   chain = name: [ name ] ++ lib.optionals (formats.${name} ? base) (chain formats.${name}.base);
-  common = import ../lib/formats/common.nix { inherit config pkgs; };
-  builds = lib.mapAttrs (
-    name: f:
-    f.build {
-      inherit config pkgs common;
-      base = if f ? base then builds.${f.base} else null;
-    }
-  ) formats;
 in
 {
   imports = [ ./nixos-asahi-image.nix ] ++ map (f: f.module) (builtins.attrValues formats);
@@ -94,7 +86,7 @@ in
 
   config = lib.mkIf (cfg.format != null) (
     lib.mkMerge [
-      { system.build.image = builds.${cfg.format}; }
+      { system.build.image = import ../lib/formats/build.nix { inherit config pkgs; }; }
       (lib.mkIf (cfg.format != "asahi") {
         # First boot grows the partition to the disk (growpart), then the
         # filesystem (autoResize: systemd-growfs).

@@ -15,11 +15,14 @@
 # functions (evaluated with nix-instantiate):
 #   ARCH-SS-FS               raw-efi (GPT, ESP with systemd-boot) under UEFI
 #   qcow2-ARCH-SS-FS         the same, converted as the qcow2 format does
+#                            (compressed; both variants built twice, compared)
 #   grow-x86_64-SS-FS        raw-efi booted on a disk 1 GiB larger than the
 #                            image: the initrd grows partition and filesystem
 #                            as NixOS's first boot does (growpart, then
 #                            resize2fs / btrfs resize) and reports the sizes;
 #                            needs an x86_64 host (its tools go in the initrd)
+#   growsd-x86_64-512-ext4   the sd-card image likewise (MBR), its kernel
+#                            booted directly (U-Boot is the sdcard combo's)
 #   sdcard-aarch64-512-ext4  sd-card (MBR, FIRMWARE + NIXOS_SD with
 #                            /boot/extlinux/extlinux.conf) through Debian's
 #                            U-Boot for QEMU: distro boot finds extlinux.conf
@@ -348,18 +351,21 @@ CONF
 qcow2_convert() {
   local args
   args=$(NIX_CONFIG=$'build-users-group =' nix-instantiate --eval --strict --json \
-    -E "(import $repo/lib/formats/qcow2.nix).convertArgs { compress = false; }" | tr -d '[]"' | tr ',' ' ')
+    -E "(import $repo/lib/formats/qcow2.nix).convertArgs { compress = $3; }" | tr -d '[]"' | tr ',' ' ')
   # shellcheck disable=SC2086 # a list of plain words
   qemu-img $args "$1" "$2"
 }
 
-# Boot $img (a disk of format $6: raw or qcow2) under UEFI, or under U-Boot
-# when $7 is uboot; write the console to $log.
+# Boot $img (a disk of format $6: raw or qcow2) under UEFI, under U-Boot
+# when $7 is uboot, or the kernel directly with "direct:<command line>";
+# write the console to $log.
 boot_image() {
   local arch=$1 img=$2 ss=$3 log=$4 vars_copy=$5 diskfmt=${6:-raw} firmware=${7:-uefi}
   local -a fw
   if [ "$firmware" = uboot ]; then
     fw=(-bios "$uboot")
+  elif [ "${firmware#direct:}" != "$firmware" ]; then
+    fw=(-kernel "$kernel" -initrd "$initrd" -append "${firmware#direct:}")
   else
     cp --sparse=always "$vars" "$vars_copy"
     fw=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
@@ -396,19 +402,20 @@ boot_image() {
 run_combo() {
   local combo=$1 kind=raw-efi arch ss fs
   case $combo in
-    sdcard-* | qcow2-* | grow-*) kind=${combo%%-*} ;;
+    sdcard-* | qcow2-* | grow-* | growsd-*) kind=${combo%%-*} ;;
   esac
   IFS=- read -r arch ss fs <<<"${combo#"$kind"-}"
   [ "$kind" != sdcard ] || [ "$arch-$ss-$fs" = aarch64-512-ext4 ] ||
     die "$combo: sd-card images are aarch64-512-ext4"
-  [ "$kind" != grow ] || [ "$arch" = x86_64 ] || die "$combo: growth tests are x86_64 (the host's tools)"
+  [ "${kind#grow}" = "$kind" ] || [ "$arch" = x86_64 ] || die "$combo: growth tests are x86_64 (the host's tools)"
+  [ "$kind" != growsd ] || [ "$ss-$fs" = 512-ext4 ] || die "$combo: sd-card images are 512-ext4"
   local initrd=$work/initrd-$arch extra=''
-  [ "$kind" != grow ] || { initrd=$work/initrd-grow extra=' nit.grow'; }
+  [ "${kind#grow}" = "$kind" ] || { initrd=$work/initrd-grow extra=' nit.grow'; }
   arch_setup "$arch"
   local dir=$work/$combo
   mkdir -p "$dir/root/etc"
   local label=nit-root nonce
-  [ "$kind" != sdcard ] || label=NIXOS_SD
+  [ "$kind" != sdcard ] && [ "$kind" != growsd ] || label=NIXOS_SD
   nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
   local marker="BOOT-OK $combo $nonce"
   echo "$marker" >"$dir/root/etc/nit-boot-marker"
@@ -419,14 +426,14 @@ run_combo() {
   (
     set -e
     case $kind in
-      sdcard) assemble_sdcard "$dir/disk.img" "$dir/root" "$label" "$work/initrd-$arch" ;;
+      sdcard | growsd) assemble_sdcard "$dir/disk.img" "$dir/root" "$label" "$initrd" ;;
       *)
         make_esp_tree "$dir/esp" "$label" "$fs" "$kver" "$initrd" "$extra"
         assemble "$dir/disk.img" "$ss" "$fs" "$dir/esp" "$dir/root" "$label"
         ;;
     esac
     # The disk the image is written to is larger than the image.
-    [ "$kind" != grow ] || truncate -s +1G "$dir/disk.img"
+    [ "${kind#grow}" = "$kind" ] || truncate -s +1G "$dir/disk.img"
     # Two builds of a format are the same bytes (raw-efi: tests/mkimage.rs).
     if [ "$kind" = sdcard ]; then
       assemble_sdcard "$dir/again.img" "$dir/root" "$label" "$work/initrd-$arch"
@@ -434,9 +441,12 @@ run_combo() {
       rm "$dir/again.img"
     fi
     if [ "$kind" = qcow2 ]; then
-      qcow2_convert "$dir/disk.img" "$dir/disk.qcow2"
-      qcow2_convert "$dir/disk.img" "$dir/again.qcow2"
-      cmp "$dir/disk.qcow2" "$dir/again.qcow2" || { echo "two qcow2 conversions differ"; exit 1; }
+      local c
+      for c in false true; do
+        qcow2_convert "$dir/disk.img" "$dir/disk.qcow2" $c
+        qcow2_convert "$dir/disk.img" "$dir/again.qcow2" $c
+        cmp "$dir/disk.qcow2" "$dir/again.qcow2" || { echo "two qcow2 conversions (compress = $c) differ"; exit 1; }
+      done
       qemu-img info "$dir/disk.qcow2"
       rm "$dir/disk.img" "$dir/again.qcow2"
     fi
@@ -446,6 +456,7 @@ run_combo() {
   [ $rc = 0 ] || { status=FAIL why="image assembly failed"; }
   [ "$kind" != qcow2 ] || { disk=$dir/disk.qcow2 diskfmt=qcow2; }
   [ "$kind" != sdcard ] || firmware=uboot
+  [ "$kind" != growsd ] || firmware="direct:root=LABEL=$label rootfstype=ext4 console=$console panic=-1$extra"
   t1=$(date +%s.%N)
   if [ $status = PASS ]; then
     boot_image "$arch" "$disk" "$ss" "$dir/console.log" "$dir/vars.fd" "$diskfmt" "$firmware" || true
@@ -464,7 +475,7 @@ run_combo() {
       status=FAIL why="btrfs root not mounted from subvolume @"
     elif [ "$kind" = sdcard ] && ! grep -q "^Found /boot/extlinux/extlinux.conf" "$log"; then
       status=FAIL why="U-Boot did not boot through /boot/extlinux/extlinux.conf"
-    elif [ "$kind" = grow ]; then
+    elif [ "${kind#grow}" != "$kind" ]; then
       why=$(grow_verdict "$log" "$ss") || status=FAIL
     fi
   fi
@@ -517,7 +528,7 @@ main() {
   if [ ${#combos[@]} -eq 0 ]; then
     local a s f
     for a in aarch64 x86_64; do for s in 512 4096; do for f in ext4 btrfs; do combos+=("$a-$s-$f"); done; done; done
-    combos+=(sdcard-aarch64-512-ext4 qcow2-x86_64-512-ext4 grow-x86_64-512-ext4 grow-x86_64-4096-btrfs)
+    combos+=(sdcard-aarch64-512-ext4 qcow2-x86_64-512-ext4 grow-x86_64-512-ext4 grow-x86_64-4096-btrfs growsd-x86_64-512-ext4)
   fi
 
   ensure_host_tools
@@ -547,7 +558,7 @@ main() {
   done
 
   local start running=0 combo
-  if [[ " ${combos[*]}" == *" grow-"* ]]; then make_grow_initrd; fi
+  if [[ " ${combos[*]}" == *" grow"* ]]; then make_grow_initrd; fi
   start=$(date +%s)
   for combo in "${combos[@]}"; do
     if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
