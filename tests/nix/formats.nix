@@ -10,21 +10,15 @@
 let
   inherit (pkgs) runCommand writeText;
   epoch = 1700000000;
-  kernel = runCommand "linux-6.0.0-test" { } ''
-    mkdir $out
-    printf 'not a kernel\n' > $out/bzImage
-  '';
-  initrd = runCommand "initrd-linux-6.0.0-test" { } ''
-    mkdir $out
-    printf 'not an initrd\n' > $out/initrd
-  '';
-  toplevel = runCommand "nixos-system-test" { } ''
-    mkdir $out
-    ln -s ${kernel}/bzImage $out/kernel
-    ln -s ${initrd}/initrd $out/initrd
-    printf '#!/bin/sh\necho stand-in init\n' > $out/init
-    chmod +x $out/init
-  '';
+  inherit
+    (import ./tiny-system.nix {
+      inherit runCommand;
+      kernelFile = "bzImage";
+    })
+    kernel
+    initrd
+    toplevel
+    ;
   systemd = runCommand "systemd-test" { } ''
     mkdir -p $out/lib/systemd/boot/efi
     printf 'MZ stand-in systemd-boot\n' > $out/lib/systemd/boot/efi/systemd-bootx64.efi
