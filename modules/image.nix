@@ -91,6 +91,9 @@ in
         # First boot grows the partition to the disk (growpart), then the
         # filesystem (autoResize: systemd-growfs).
         boot.growPartition = true;
+        # Headless machines: a password prompt on tty1 would hold back
+        # logins (systemd-user-sessions), SSH too, until someone answers.
+        nixosAsahi.firstBootPassword = lib.mkDefault false;
       })
     ]
   );

@@ -3,9 +3,10 @@
 # image both ways and compares what sfdisk --json, our carve-partitions
 # list --json and blkid read back (offsets, partition types, active flags,
 # disk id, filesystem types, labels, volume ids). The reference is made with
-# sd-image.nix's own commands (sfdisk script, mkfs.vfat, mke2fs), as long
-# released: the active flag on the root, where U-Boot's distro boot looks
-# for extlinux.conf. Differences are errors unless listed in `documented`
+# sd-image.nix's own commands (sfdisk script, mkfs.vfat, mke2fs), as
+# released from 2020 until nixpkgs PR 477779 (2026) moved the active flag to
+# FIRMWARE: the flag on the root, where U-Boot's distro boot looks for
+# extlinux.conf. Differences are errors unless listed in `documented`
 # (README "Differences from sd-image.nix").
 #
 # Usage: tests/layout/sd-image.sh   (MKIMAGE, CARVE: our binaries; default

@@ -368,6 +368,7 @@ in
           (need (u ? nixos-asahi-register-store && u ? nixos-asahi-first-boot) "${what}: no first-boot units")
           (need (!(u ? nixos-asahi-vendor-firmware) && !(u ? nixos-asahi-record-installation)) "${what}: Asahi-only units")
           (need (s.config.boot.growPartition && s.config.fileSystems."/".autoResize) "${what}: the root does not grow")
+          (need (!(lib.hasInfix "passwd" u.nixos-asahi-first-boot.script)) "${what}: a password prompt holds back SSH logins")
         ];
       efi =
         system: bootName: fs: ss:
