@@ -15,6 +15,20 @@
     "nix-command"
     "flakes"
   ];
-  boot.kernelParams = [ "console=ttyS1,115200n8" ];
+  # As sd-image-aarch64.nix: serial consoles and the screen.
+  boot.kernelParams = [
+    "console=ttyS0,115200n8"
+    "console=ttyAMA0,115200n8"
+    "console=tty0"
+  ];
+  # The SD card (emmc2), and USB behind PCIe for a USB root or keyboard.
+  boot.initrd.availableKernelModules = [
+    "mmc_block"
+    "sdhci_iproc"
+    "pcie_brcmstb"
+    "reset-raspberrypi"
+    "usbhid"
+    "usb_storage"
+  ];
   system.stateVersion = "26.05";
 }
