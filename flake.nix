@@ -95,6 +95,8 @@
         };
         # The image layout alone.
         nixos-asahi-image = ./modules/nixos-asahi-image.nix;
+        # Every format (nixosImage.format; lib.mkImage uses it).
+        image = ./modules/image.nix;
         default = self.nixosModules.nixos-asahi;
       };
 
@@ -164,9 +166,19 @@
         }
       );
 
-      templates.default = {
-        path = ./templates/default;
-        description = "Package your own NixOS configuration for the Asahi Linux installer";
+      templates = {
+        default = {
+          path = ./templates/default;
+          description = "Package your own NixOS configuration for the Asahi Linux installer";
+        };
+        raspberry-pi = {
+          path = ./templates/raspberry-pi;
+          description = "A Raspberry Pi 4 SD-card image (sd-image's layout) of your NixOS configuration, without a VM";
+        };
+        raw-efi = {
+          path = ./templates/raw-efi;
+          description = "A raw EFI disk and a qcow2 VM disk of your NixOS configuration, without a VM";
+        };
       };
     };
 }

@@ -3,7 +3,8 @@
 # On a fresh Debian machine it installs what the tests need first.
 #
 #   ./test.sh            everything: lint, Rust unit + integration tests,
-#                        Nix tests (stand-in builders), UEFI boot tests
+#                        Nix tests (stand-in builders), boot tests of each
+#                        image format (UEFI, U-Boot), sd-image layout check
 #   ./test.sh --quick    lint + Rust tests only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -43,9 +44,11 @@ if [ "$quick" = 0 ]; then
     tests/nix/run.sh
   fi
   if [ -x tests/boot/run.sh ]; then
-    step "UEFI boot tests under QEMU"
+    step "boot tests under QEMU: raw-efi (UEFI), qcow2, sd-card (U-Boot)"
     tests/boot/run.sh
   fi
+  step "sd-card layout against nixpkgs' sd-image.nix"
+  tests/layout/sd-image.sh
   step "sample: mkimage → carve-partitions → gen-installer-data"
   ./sample.sh
 fi

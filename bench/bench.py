@@ -181,6 +181,8 @@ def generate_esp(dest):
 
 
 def layout(fs, esp, root, root_size, seed, subvolumes=()):
+    # The raw-efi format's layout (lib/formats/raw-efi.nix), but for the
+    # volume id and the root size.
     content = {"fs": fs, "source": root, "label": "nixos"}
     if subvolumes:
         content["subvolumes"] = [{"path": s, "source": s} for s in subvolumes]

@@ -20,37 +20,11 @@ let
     fs = cfg.fsType;
   };
 
-  sdb = config.boot.loader.systemd-boot;
-
-  espTree = b.mkEspTree {
+  espTree = import ./systemd-boot-esp.nix {
+    inherit config;
+    inherit (b) mkEspTree;
     name = "${helpers.packageBaseName ids}-esp";
-    kernel = "${config.boot.kernelPackages.kernel}/${config.system.boot.loader.kernelFile}";
-    initrd = "${config.system.build.initialRamdisk}/${config.system.boot.loader.initrdFile}";
-    toplevel = config.system.build.toplevel;
-    inherit (config.boot) kernelParams;
-    systemdBootEfi = "${config.systemd.package}/lib/systemd/boot/efi/systemd-boot${cfg.efiArch}.efi";
     inherit (cfg) efiArch epoch;
-    inherit (config.system.nixos) distroName;
-    label = helpers.bootLabel {
-      inherit (config.system.nixos) distroName codeName label;
-      kernelModDirVersion = config.boot.kernelPackages.kernel.modDirVersion;
-    };
-    inherit (sdb) sortKey;
-    loaderConf = helpers.loaderConf {
-      inherit (config.boot.loader) timeout;
-      inherit (sdb) editor consoleMode;
-    };
-    # Includes nixosAsahi.extraEspFiles (the module adds them), so every file
-    # marked in EFI/nixos/.extra-files is one the installed system's
-    # systemd-boot installer copies again after deleting the marked ones.
-    extraFiles = sdb.extraFiles;
-    inherit (sdb) extraEntries;
-    # As systemd-boot.nix puts it in the bootspec (org.nixos.systemd-boot).
-    devicetree =
-      if sdb.installDeviceTree or false then
-        "${config.hardware.deviceTree.package}/${config.hardware.deviceTree.name}"
-      else
-        null;
   };
 
   rootArgs = {

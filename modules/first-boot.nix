@@ -1,11 +1,15 @@
-# What finishes the installation on the Mac, as systemd units (not
+# What finishes the installation on first boot, as systemd units (not
 # boot.postBootCommands, which nixos-init refuses), so scripted stage 2 and
 # nixos-init both run them. The scripts live beside this file, where
 # shellcheck reads them (tests/nix/run.sh).
-#   every boot:  vendor firmware from the ESP into /lib/firmware
-#   first boot:  register the store, record the installation's partitions,
-#                grow a btrfs root (ext4 grows in stage 1: autoResize),
-#                ask for root's password; the last one removes the marker
+#   every image (nixosAsahi, or a nixosImage format):
+#     first boot:  register the store and set the system profile, ask for
+#                  root's password; the last one removes the marker
+#   the Asahi image:
+#     every boot:  vendor firmware from the ESP into /lib/firmware
+#     first boot:  record the installation's partitions, grow a btrfs root
+#                  (ext4 grows in stage 1: autoResize; other formats grow
+#                  with boot.growPartition, see modules/image.nix)
 {
   config,
   lib,
@@ -15,6 +19,9 @@
 
 let
   cfg = config.nixosAsahi;
+  # Any image this project builds; config.nixosImage exists when
+  # modules/image.nix is imported.
+  imaged = cfg.enable || (config.nixosImage.format or null) != null;
   helpers = import ../lib/helpers;
   inherit (helpers) firstBootMarker;
   script = name: pkgs.writeShellScript name (builtins.readFile (./first-boot + "/${name}.sh"));
@@ -40,7 +47,8 @@ let
   };
 in
 {
-  config = lib.mkIf cfg.enable {
+  config = lib.mkMerge [
+  (lib.mkIf imaged {
     systemd.tmpfiles.rules = [
       # nixos-rebuild (switch-to-configuration) refuses a system without it.
       "f /etc/NIXOS 0644 root root -"
@@ -55,6 +63,46 @@ in
       ];
       serviceConfig.ExecStart = script "register-store";
     };
+
+    systemd.services.nixos-asahi-first-boot = {
+      description = "Set root's password on first boot";
+      wantedBy = [ "multi-user.target" ];
+      before = [
+        "getty@tty1.service"
+        "systemd-user-sessions.service"
+        "display-manager.service"
+      ];
+      after = [
+        "systemd-vconsole-setup.service"
+        "nixos-asahi-register-store.service"
+      ]
+      ++ lib.optionals cfg.enable [
+        "nixos-asahi-record-installation.service"
+        "nixos-asahi-vendor-firmware.service"
+      ]
+      ++ lib.optional (cfg.enable && cfg.fsType == "btrfs") "nixos-asahi-grow-root.service";
+      unitConfig.ConditionPathExists = firstBootMarker;
+      path = [ pkgs.shadow ];
+      serviceConfig = {
+        Type = "oneshot";
+        StandardInput = "tty";
+        StandardOutput = "tty";
+        TTYPath = "/dev/tty1";
+        TTYReset = true;
+        TTYVHangup = true;
+      };
+      script =
+        lib.optionalString cfg.firstBootPassword ''
+          echo
+          echo "NixOS is installed. Choose a password for the user root."
+          until passwd root; do echo "Please try again."; done
+        ''
+        + ''
+          rm -f ${firstBootMarker}
+        '';
+    };
+  })
+  (lib.mkIf cfg.enable {
 
     systemd.services.nixos-asahi-record-installation = lib.recursiveUpdate (lib.recursiveUpdate firstBoot early) {
       description = "Record the installation's ESP and root partitions in /etc/nixos";
@@ -103,47 +151,12 @@ in
       };
     };
 
-    systemd.services.nixos-asahi-first-boot = {
-      description = "Set root's password on first boot";
-      wantedBy = [ "multi-user.target" ];
-      before = [
-        "getty@tty1.service"
-        "systemd-user-sessions.service"
-        "display-manager.service"
-      ];
-      after = [
-        "systemd-vconsole-setup.service"
-        "nixos-asahi-register-store.service"
-        "nixos-asahi-record-installation.service"
-        "nixos-asahi-vendor-firmware.service"
-      ]
-      ++ lib.optional (cfg.fsType == "btrfs") "nixos-asahi-grow-root.service";
-      unitConfig.ConditionPathExists = firstBootMarker;
-      path = [ pkgs.shadow ];
-      serviceConfig = {
-        Type = "oneshot";
-        StandardInput = "tty";
-        StandardOutput = "tty";
-        TTYPath = "/dev/tty1";
-        TTYReset = true;
-        TTYVHangup = true;
-      };
-      script =
-        lib.optionalString cfg.firstBootPassword ''
-          echo
-          echo "NixOS is installed. Choose a password for the user root."
-          until passwd root; do echo "Please try again."; done
-        ''
-        + ''
-          rm -f ${firstBootMarker}
-        '';
-    };
-
     # For installations from images made before first boot recorded them.
     environment.systemPackages = [
       (pkgs.writeShellScriptBin "nixos-asahi-record-installation" (
         builtins.readFile ./first-boot/record-installation.sh
       ))
     ];
-  };
+  })
+  ];
 }

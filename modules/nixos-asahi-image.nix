@@ -46,7 +46,7 @@ in
 {
   imports = [ ./first-boot.nix ];
 
-  options.nixosAsahi = {
+  options.nixosAsahi = import ./shared-options.nix { inherit lib pkgs; } // {
     enable = lib.mkEnableOption "the Asahi installer image layout (mounts, boot loader, first boot) and system.build.asahiImage / asahiPackage";
     fsType = mkOption {
       type = types.enum helpers.fsTypes;
@@ -115,12 +115,6 @@ in
       defaultText = lib.literalExpression ''"''${name}-''${version}-''${fsType}"'';
       description = "Seed of the image's GUIDs and filesystem UUIDs.";
     };
-    epoch = mkOption {
-      type = types.int;
-      default = helpers.dosEpoch;
-      defaultText = lib.literalMD "315532800 (1980-01-01, the earliest FAT time)";
-      description = "Timestamp (seconds since 1970) given to every file in the image.";
-    };
     efiArch = mkOption {
       type = types.str;
       default = "aa64";
@@ -139,12 +133,6 @@ in
         from a configuration without them removes them. Sources must be
         paths Nix can copy to the store (path literals or derivations).
       '';
-    };
-    extraStorePaths = mkOption {
-      type = types.listOf types.pathInStore;
-      default = [ ];
-      example = lib.literalExpression "[ self.outPath pkgs.hello ]";
-      description = "More store paths (packages, flake sources) to copy into the image and register.";
     };
     etcNixosSource = mkOption {
       type = types.nullOr types.path;
@@ -246,12 +234,6 @@ in
       defaultText = lib.literalExpression "config.users.mutableUsers";
       description = "On first boot, ask on tty1 for root's password before any login prompt (the image ships no password hash).";
     };
-    toolsPackage = mkOption {
-      type = types.package;
-      default = pkgs.buildPackages.nixos-image-tools or (pkgs.buildPackages.callPackage ../package.nix { });
-      defaultText = lib.literalMD "nixos-image-tools for the build platform";
-      description = "The nixos-image-tools package whose executables build the image.";
-    };
     volumeId = mkOption {
       type = types.str;
       readOnly = true;
@@ -279,41 +261,13 @@ in
           }
         ];
 
-        fileSystems = {
-          "/" = {
-            device = rootDevice;
-            inherit (cfg) fsType;
-            # The installer grew the partition: stage 1 grows ext4 into it
-            # (btrfs: nixos-asahi-grow-root on first boot).
-            autoResize = cfg.fsType == "ext4";
-          }
-          // lib.optionalAttrs (cfg.fsType == "btrfs") { options = [ "subvol=@" ]; };
-          "/boot" = {
-            device = espDevice;
-            fsType = "vfat";
-            # What nixos-generate-config records for an ESP mounted with
-            # umask=077, as the NixOS manual's installation steps mount it:
-            # with 0022 bootctl warns that the random seed file's mount
-            # point is world accessible.
-            options = [
-              "fmask=0077"
-              "dmask=0077"
-            ];
-          };
-        }
-        // lib.optionalAttrs (cfg.fsType == "btrfs") (
-          lib.listToAttrs (
-            map (s: {
-              name = s.mountPoint;
-              value = {
-                device = rootDevice;
-                fsType = "btrfs";
-                options = [ "subvol=${s.path}" ];
-                neededForBoot = s.mountPoint == "/nix";
-              };
-            }) (builtins.filter (s: s.mountPoint != "/") helpers.btrfsSubvolumes)
-          )
-        );
+        fileSystems = helpers.efiMounts {
+          fs = cfg.fsType;
+          inherit rootDevice espDevice;
+          # The installer grew the partition: stage 1 grows ext4 into it
+          # (btrfs: nixos-asahi-grow-root on first boot).
+          autoResize = cfg.fsType == "ext4";
+        };
 
         boot.loader.systemd-boot.enable = true;
         # NixOS itself keeps installing them after the image (see the option).

@@ -434,6 +434,47 @@ fn mbr_fat_ext4() {
     e2fsck(&fs_img);
 }
 
+/// nixpkgs' sd-image.nix layout (but FAT32 needs 34 MiB, not its 30): the
+/// firmware partition at 8 MiB (a given start), the root after it with the
+/// active flag, read back by sfdisk.
+#[test]
+fn mbr_start_and_bootable() {
+    let d = tempfile::tempdir().unwrap();
+    make_tree(&d.path().join("root"), false, 1_600_000_000);
+    esp_tree(&d.path().join("esp"));
+    let layout = d.path().join("sd.json");
+    write_json(
+        &layout,
+        serde_json::json!({"table": "mbr", "seed": "t-sd", "mbrSignature": "0x2178694E",
+            "partitions": [
+                {"name": "FIRMWARE", "type": "fat32-chs", "start": "8MiB", "size": "34MiB",
+                 "content": {"fs": "vfat", "source": "esp", "label": "FIRMWARE"}},
+                {"name": "NIXOS_SD", "type": "linux", "bootable": true,
+                 "content": {"fs": "ext4", "source": "root", "label": "NIXOS_SD"}}]}),
+    );
+    let img = d.path().join("disk.img");
+    run_ok(mkimage_cmd(&layout, &img, None));
+    need("sfdisk", "fdisk");
+    let j: serde_json::Value =
+        serde_json::from_str(&tool_ok("sfdisk", &["--json", img.to_str().unwrap()])).unwrap();
+    let t = &j["partitiontable"];
+    assert_eq!(t["label"], "dos", "{j}");
+    assert_eq!(t["id"], "0x2178694e", "{j}");
+    let p = t["partitions"].as_array().unwrap();
+    assert_eq!(p[0]["start"], 16384, "{j}");
+    assert_eq!(p[0]["size"], 69632, "{j}");
+    assert_eq!(p[0]["type"], "b", "{j}");
+    assert!(p[0].get("bootable").is_none(), "{j}");
+    assert_eq!(p[1]["start"], 16384 + 69632, "{j}");
+    assert_eq!(p[1]["type"], "83", "{j}");
+    assert_eq!(p[1]["bootable"], true, "{j}");
+    let p = parts(&img);
+    check_esp(&img, p[0], d.path(), 512);
+    let fs_img = d.path().join("root.ext4");
+    extract(&img, p[1].0, p[1].1, &fs_img);
+    e2fsck(&fs_img);
+}
+
 fn btrfs_layout(dir: &Path, seed: &str) -> PathBuf {
     let layout = dir.join("layout-btrfs.json");
     write_json(
@@ -842,6 +883,17 @@ fn errors() {
             {"type": "linux", "content": {"fs": "btrfs", "source": "root",
                 "subvolumes": [{"path": "@root", "source": "@"}]}}]}),
         &["partitions[0].content.subvolumes[0].path", "mkfs.btrfs"],
+    );
+    case(
+        serde_json::json!({"table": "mbr", "seed": "e", "partitions": [
+            {"type": "linux", "start": "8MiB", "size": "16MiB"},
+            {"type": "linux", "start": "20MiB", "size": "16MiB"}]}),
+        &["partitions[1].start", "overlaps"],
+    );
+    case(
+        serde_json::json!({"table": "mbr", "seed": "e", "partitions": [
+            {"type": "linux", "start": 1000, "size": "16MiB"}]}),
+        &["partitions[0].start", "sector size"],
     );
 }
 

@@ -84,4 +84,50 @@ rec {
     };
 
   diskLayoutJSON = args: toJSON (diskLayout args);
+
+  # fileSystems of a GPT image's root (with its btrfs subvolumes) and ESP,
+  # mounted by the devices given.
+  efiMounts =
+    {
+      fs,
+      rootDevice,
+      espDevice,
+      autoResize,
+    }:
+    {
+      "/" = {
+        device = rootDevice;
+        fsType = checkFs fs;
+        inherit autoResize;
+      }
+      // (if fs == "btrfs" then { options = [ "subvol=@" ]; } else { });
+      "/boot" = {
+        device = espDevice;
+        fsType = "vfat";
+        # What nixos-generate-config records for an ESP mounted with
+        # umask=077, as the NixOS manual's installation steps mount it:
+        # with 0022 bootctl warns that the random seed file's mount point
+        # is world accessible.
+        options = [
+          "fmask=0077"
+          "dmask=0077"
+        ];
+      };
+    }
+    // (
+      if fs == "btrfs" then
+        builtins.listToAttrs (
+          map (s: {
+            name = s.mountPoint;
+            value = {
+              device = rootDevice;
+              fsType = "btrfs";
+              options = [ "subvol=${s.path}" ];
+              neededForBoot = s.mountPoint == "/nix";
+            };
+          }) (builtins.filter (s: s.mountPoint != "/") btrfsSubvolumes)
+        )
+      else
+        { }
+    );
 }

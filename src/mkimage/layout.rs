@@ -109,6 +109,8 @@ struct RawPartition {
     #[serde(default)]
     size: SizeSpec,
     #[serde(default)]
+    start: Option<SizeSpec>,
+    #[serde(default)]
     guid: Option<String>,
     #[serde(default)]
     bootable: bool,
@@ -160,6 +162,9 @@ pub struct PartitionSpec {
     pub type_text: String,
     pub part_type: PartType,
     pub size: SizeSpec,
+    /// Byte offset from the start of the disk; None: right after the
+    /// previous partition (1 MiB aligned).
+    pub start: Option<u64>,
     pub guid: Option<Guid>,
     pub bootable: bool,
     pub content: Content,
@@ -385,6 +390,25 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
                 ));
             }
         }
+        let start = match p.start {
+            None => None,
+            Some(SizeSpec::Auto) => {
+                return Err(err(
+                    &at("start"),
+                    "\"auto\" is the default: remove the key or give an offset".into(),
+                ))
+            }
+            Some(SizeSpec::Bytes(b)) if b % u64::from(raw.sector_size) != 0 => {
+                return Err(err(
+                    &at("start"),
+                    format!(
+                        "{b} bytes is not a multiple of the sector size {}",
+                        raw.sector_size
+                    ),
+                ))
+            }
+            Some(SizeSpec::Bytes(b)) => Some(b),
+        };
         let content = match p.content {
             None => {
                 if p.size == SizeSpec::Auto {
@@ -404,6 +428,7 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
             type_text: p.part_type,
             part_type,
             size: p.size,
+            start,
             guid,
             bootable: p.bootable,
             content,

@@ -154,12 +154,25 @@ pub fn run(opts: &Options) -> Result<()> {
         planned.push(plan(p, &ctx)?);
     }
 
-    // Offsets: 1 MiB aligned after the table; the disk ends with the backup
-    // GPT (if any), rounded up to 1 MiB when the size is auto.
+    // Offsets: 1 MiB aligned after the table unless given (sd-image's 8 MiB
+    // gap for the firmware); the disk ends with the backup GPT (if any),
+    // rounded up to 1 MiB when the size is auto.
     let (first_lba, end_reserved) = reserved_sectors(layout.table, layout.sector_size);
-    let mut cursor = align_up(first_lba * ss, ALIGN);
+    let mut cursor = first_lba * ss;
     for p in &mut planned {
-        p.offset = align_up(cursor, ALIGN);
+        p.offset = match p.spec.start {
+            Some(start) if start < cursor => {
+                return Err(Error::layout(
+                    opts.layout,
+                    format!(
+                        "partitions[{}].start: {start} overlaps the partition table or the previous partition, which end at byte {cursor}",
+                        p.spec.index - 1
+                    ),
+                ))
+            }
+            Some(start) => start,
+            None => align_up(cursor, ALIGN),
+        };
         cursor = p.offset + p.size;
     }
     let needed_disk = cursor + end_reserved * ss;

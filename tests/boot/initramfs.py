@@ -3,7 +3,9 @@
 modules it needs (with their dependencies, decompressed), as a deterministic
 newc cpio archive (sorted entries, owner 0:0, fixed mtime and inode numbers).
 
-Usage: initramfs.py OUT KERNEL_ROOT KVER BUSYBOX INIT MODULE...
+Usage: initramfs.py OUT KERNEL_ROOT KVER BUSYBOX INIT [--add SRC:DEST]... MODULE...
+--add puts the file SRC at DEST (e.g. a host tool and its libraries, for the
+first-boot growth test); parent directories are created.
 
 KERNEL_ROOT is an unpacked linux-image .deb. Modules that the kernel has built
 in (modules.builtin) are skipped. Dependencies come from each module's
@@ -124,7 +126,12 @@ def main():
         sys.exit(__doc__)
     out, kroot, kver, busybox, init = sys.argv[1:6]
     moddir = os.path.join(kroot, "lib", "modules", kver)
-    modules = resolve(moddir, sys.argv[6:])
+    rest, adds = sys.argv[6:], []
+    while rest and rest[0] == "--add":
+        src, dest = rest[1].split(":", 1)
+        adds.append((src, dest.lstrip("/")))
+        rest = rest[2:]
+    modules = resolve(moddir, rest)
 
     cpio = Cpio()
     for d in ("bin", "dev", "lib", "lib/modules", "proc", "root", "sys"):
@@ -139,6 +146,12 @@ def main():
         cpio.add(f"lib/modules/{name}.ko", 0o100644, elf)
     cpio.add("lib/modules/load-order", 0o100644,
              "".join(f"{name}\n" for name, _ in modules).encode())
+    for src, dest in adds:
+        parts = dest.split("/")
+        for i in range(1, len(parts)):
+            cpio.add("/".join(parts[:i]), 0o040755)
+        with open(src, "rb") as f:
+            cpio.add(dest, 0o100755, f.read())
 
     tmp = out + ".tmp"
     with open(tmp, "wb") as f:

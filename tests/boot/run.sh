@@ -11,7 +11,24 @@
 # shows the marker that was written into this image's root tree, read from the
 # partition found by label, on an NVMe namespace with the expected block size.
 #
-# Usage: tests/boot/run.sh [COMBO...]   COMBO like aarch64-4096-btrfs; default all 8
+# The images are the formats of lib/formats/, laid out by their own layout
+# functions (evaluated with nix-instantiate):
+#   ARCH-SS-FS               raw-efi (GPT, ESP with systemd-boot) under UEFI
+#   qcow2-ARCH-SS-FS         the same, converted as the qcow2 format does
+#                            (compressed; both variants built twice, compared)
+#   grow-x86_64-SS-FS        raw-efi booted on a disk 1 GiB larger than the
+#                            image: the initrd grows partition and filesystem
+#                            as NixOS's first boot does (growpart, then
+#                            resize2fs / btrfs resize) and reports the sizes;
+#                            needs an x86_64 host (its tools go in the initrd)
+#   growsd-x86_64-512-ext4   the sd-card image likewise (MBR), its kernel
+#                            booted directly (U-Boot is the sdcard combo's)
+#   sdcard-aarch64-512-ext4  sd-card (MBR, FIRMWARE + NIXOS_SD with
+#                            /boot/extlinux/extlinux.conf) through Debian's
+#                            U-Boot for QEMU: distro boot finds extlinux.conf
+#                            on the active partition, as a Raspberry Pi's does
+#
+# Usage: tests/boot/run.sh [COMBO...]   COMBO like aarch64-4096-btrfs; default all
 # Environment:
 #   NIT_CACHE          download cache, outside the repo (default /var/cache/nixos-image-tools)
 #   MKIMAGE            mkimage binary (default: cargo build --release, target/release/mkimage)
@@ -79,6 +96,7 @@ ensure_host_tools() {
   [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || need+=(ovmf)
   [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
   command -v python3 >/dev/null || need+=(python3)
+  command -v growpart >/dev/null || need+=(cloud-guest-utils)
   command -v timeout >/dev/null || need+=(coreutils)
   command -v dpkg-deb >/dev/null || need+=(dpkg)
   [ ${#need[@]} -gt 0 ] || return 0
@@ -110,19 +128,14 @@ SOURCES
 
 # ------------------------------------------------------- guest packages (cache)
 
-# Kernel, systemd-boot and busybox for both guest architectures, downloaded
-# through a private apt root (its own lists and architectures), so the host's
-# dpkg architectures and apt state stay untouched.
-fetch_guest_packages() {
-  local dir=$cache/boot
-  if [ -f "$dir/.complete" ]; then return 0; fi
-  local suite uris main security
+# A private apt root in $1 (its own lists and architectures), so the host's
+# dpkg architectures and apt state stay untouched; sets apt_opts.
+private_apt() {
+  local dir=$1 suite uris main security
   suite=${NIT_DEBIAN_SUITE:-$(debian_codename)}
   suite=${suite:-bookworm}
   uris=$(debian_uris)
   read -r main security <<<"$uris"
-  say "downloading kernels, systemd-boot, busybox ($suite) into $dir"
-  rm -rf "$dir"
   mkdir -p "$dir/apt/etc" "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/debs" "$dir/root"
   {
     printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
@@ -132,19 +145,30 @@ fetch_guest_packages() {
         "$security" "$suite"
     fi
   } >"$dir/apt/etc/debian.sources"
-  local -a opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$dir/apt/etc"
+  apt_opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$dir/apt/etc"
     -o "Dir::State::Lists=$dir/apt/lists" -o "Dir::Cache=$dir/apt/cache"
     -o "Dir::State::status=/dev/null" -o "APT::Architecture=amd64"
     -o "APT::Architectures::=amd64" -o "APT::Architectures::=arm64"
     -o "APT::Sandbox::User=root" -o "Debug::NoLocking=1")
-  apt-get "${opts[@]}" -q update >&2
+  apt-get "${apt_opts[@]}" -q update >&2
+}
+
+# Kernel, systemd-boot and busybox for both guest architectures.
+fetch_guest_packages() {
+  local dir=$cache/boot
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  say "downloading kernels, systemd-boot, busybox into $dir"
+  rm -rf "$dir"
+  local -a apt_opts
+  private_apt "$dir"
+  local -a opts=("${apt_opts[@]}")
   local -a pkgs=()
   local arch kpkg
   for arch in arm64 amd64; do
     # linux-image-cloud-<arch> is a metapackage; take the image it depends on.
     kpkg=$(apt-cache "${opts[@]}" depends "linux-image-cloud-$arch:$arch" |
       awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ {sub(/:.*/, "", $2); print $2; exit}')
-    [ -n "$kpkg" ] || die "cannot resolve linux-image-cloud-$arch in $suite"
+    [ -n "$kpkg" ] || die "cannot resolve linux-image-cloud-$arch"
     pkgs+=("$kpkg:$arch" "systemd-boot-efi:$arch" "busybox-static:$arch")
   done
   (cd "$dir/debs" && apt-get "${opts[@]}" -q download "${pkgs[@]}" >&2)
@@ -152,6 +176,22 @@ fetch_guest_packages() {
   for arch in arm64 amd64; do
     for deb in "$dir/debs"/*_"$arch".deb; do dpkg-deb -x "$deb" "$dir/root/$arch"; done
   done
+  touch "$dir/.complete"
+}
+
+# Debian's U-Boot for QEMU (qemu_arm64/u-boot.bin), in its own cache
+# directory: an older cache of the packages above stays valid.
+fetch_uboot() {
+  local dir=$cache/boot-uboot
+  uboot=$dir/root/usr/lib/u-boot/qemu_arm64/u-boot.bin
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  say "downloading u-boot-qemu into $dir"
+  rm -rf "$dir"
+  local -a apt_opts
+  private_apt "$dir"
+  (cd "$dir/debs" && apt-get "${apt_opts[@]}" -q download u-boot-qemu >&2)
+  dpkg-deb -x "$dir"/debs/u-boot-qemu_*.deb "$dir/root"
+  [ -f "$uboot" ] || die "u-boot-qemu has no $uboot"
   touch "$dir/.complete"
 }
 
@@ -195,10 +235,10 @@ initrd_hash=zyxwvsrqpnmlkjihgfdcba9876543210
 
 # The ESP tree as the flake builds it for the Asahi images.
 make_esp_tree() {
-  local esp=$1 label=$2 fs=$3 kver=$4 initrd=$5
+  local esp=$1 label=$2 fs=$3 kver=$4 initrd=$5 extra=${6:-}
   local kfile="$kernel_hash-linux-$kver-$kernel_suffix.efi"
   local ifile="$initrd_hash-initrd-linux-$kver-initrd.efi"
-  local options="root=LABEL=$label rootfstype=$fs console=$console panic=-1"
+  local options="root=LABEL=$label rootfstype=$fs console=$console panic=-1$extra"
   [ "$fs" = btrfs ] && options+=" rootflags=subvol=@"
   mkdir -p "$esp/EFI/BOOT" "$esp/EFI/systemd" "$esp/EFI/nixos" "$esp/loader/entries"
   cp "$sdboot" "$esp/EFI/BOOT/$efi_name"
@@ -254,43 +294,86 @@ TABLE
   rm -f "$espimg" "$rootimg"
 }
 
-# The image the way the flake builds the Asahi images: mkimage from a layout.
+# A format's mkimage layout, from its own file (lib/formats/FORMAT.nix):
+# layout_of FORMAT '{ nix attrset of arguments }'.
+layout_of() {
+  NIX_CONFIG=$'build-users-group =' nix-instantiate --eval --strict --json \
+    -E "(import $repo/lib/formats/$1.nix).layout $2"
+}
+
+# The image the way the raw-efi (and Asahi) format builds it: mkimage from
+# the format's layout.
 assemble_with_mkimage() {
   local img=$1 ss=$2 fs=$3 esp=$4 rootdir=$5 label=$6
-  local layout=$img.layout.json source=$rootdir subvolumes=''
+  local layout=$img.layout.json source=$rootdir
   if [ "$fs" = btrfs ]; then
-    # mkfs.btrfs --subvol makes a subvolume of a directory of the source tree.
+    # mkfs.btrfs --subvol makes a subvolume of a directory of the source
+    # tree; the layout names @, @home and @nix.
     source=$img.top
-    rm -rf "$source" && mkdir -p "$source" && cp -a "$rootdir" "$source/@"
-    subvolumes=', "subvolumes": [{"path": "@", "source": "@"}]'
+    rm -rf "$source" && mkdir -p "$source/@home" "$source/@nix" && cp -a "$rootdir" "$source/@"
   fi
-  cat >"$layout" <<LAYOUT
-{
-  "table": "gpt",
-  "sectorSize": $ss,
-  "seed": "nit-boot-test-$ss-$fs",
-  "size": "auto",
-  "partitions": [
-    {"name": "ESP", "type": "esp", "size": "512MiB",
-     "content": {"fs": "vfat", "source": "$esp", "label": "ESP"}},
-    {"name": "nixos", "type": "linux", "size": "auto",
-     "content": {"fs": "$fs", "source": "$source", "label": "$label"$subvolumes}}
-  ]
-}
-LAYOUT
+  layout_of raw-efi "{ seed = \"nit-boot-test-$ss-$fs\"; espSource = \"$esp\"; rootSource = \"$source\"; fs = \"$fs\"; sectorSize = $ss; label = \"$label\"; }" >"$layout"
   cat "$layout"
   "$MKIMAGE" --layout "$layout" --output "$img"
 }
 
-# Boot $img; write the console to $log; exit status 0 when the marker is there.
+# The sd-card image: the kernel, initrd and extlinux.conf on the root under
+# /boot, as NixOS's extlinux-conf-builder.sh writes them (paths relative to
+# extlinux/), the firmware partition with a stand-in for the Pi's files.
+assemble_sdcard() {
+  local img=$1 rootdir=$2 label=$3 initrd=$4 dir
+  dir=$(dirname "$img")
+  mkdir -p "$rootdir/boot/extlinux" "$rootdir/boot/nixos" "$dir/firmware"
+  cp "$kernel" "$rootdir/boot/nixos/$kernel_hash-linux-$kver-Image"
+  cp "$initrd" "$rootdir/boot/nixos/$initrd_hash-initrd-linux-$kver-initrd"
+  cat >"$rootdir/boot/extlinux/extlinux.conf" <<CONF
+# Generated file, all changes will be lost on nixos-rebuild!
+
+# Change this to e.g. nixos-42 to temporarily boot to an older configuration.
+DEFAULT nixos-default
+
+MENU TITLE ------------------------------------------------------------
+TIMEOUT 1
+
+LABEL nixos-default
+  MENU LABEL NixOS - Default
+  LINUX ../nixos/$kernel_hash-linux-$kver-Image
+  INITRD ../nixos/$initrd_hash-initrd-linux-$kver-initrd
+  APPEND root=LABEL=$label rootfstype=ext4 console=$console panic=-1
+CONF
+  echo "arm_64bit=1" >"$dir/firmware/config.txt"
+  layout_of sd-card "{ seed = \"nit-boot-test-sd\"; firmwareSource = \"$dir/firmware\"; rootSource = \"$rootdir\"; rootLabel = \"$label\"; }" >"$img.layout.json"
+  cat "$img.layout.json"
+  "$MKIMAGE" --layout "$img.layout.json" --output "$img"
+}
+
+# qemu-img's arguments, as the qcow2 format converts.
+qcow2_convert() {
+  local args
+  args=$(NIX_CONFIG=$'build-users-group =' nix-instantiate --eval --strict --json \
+    -E "(import $repo/lib/formats/qcow2.nix).convertArgs { compress = $3; }" | tr -d '[]"' | tr ',' ' ')
+  # shellcheck disable=SC2086 # a list of plain words
+  qemu-img $args "$1" "$2"
+}
+
+# Boot $img (a disk of format $6: raw or qcow2) under UEFI, under U-Boot
+# when $7 is uboot, or the kernel directly with "direct:<command line>";
+# write the console to $log.
 boot_image() {
-  local arch=$1 img=$2 ss=$3 log=$4 vars_copy=$5
-  cp --sparse=always "$vars" "$vars_copy"
+  local arch=$1 img=$2 ss=$3 log=$4 vars_copy=$5 diskfmt=${6:-raw} firmware=${7:-uefi}
+  local -a fw
+  if [ "$firmware" = uboot ]; then
+    fw=(-bios "$uboot")
+  elif [ "${firmware#direct:}" != "$firmware" ]; then
+    fw=(-kernel "$kernel" -initrd "$initrd" -append "${firmware#direct:}")
+  else
+    cp --sparse=always "$vars" "$vars_copy"
+    fw=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
+      -drive "if=pflash,format=raw,unit=1,file=$vars_copy")
+  fi
   : >"$log"  # exists before the watch loop below reads it
-  timeout --kill-after=10 "$boot_timeout" "${qemu[@]}" -m 1024 -smp 1 \
-    -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code" \
-    -drive "if=pflash,format=raw,unit=1,file=$vars_copy" \
-    -drive "file=$img,if=none,id=d0,format=raw" \
+  timeout --kill-after=10 "$boot_timeout" "${qemu[@]}" -m 1024 -smp 1 "${fw[@]}" \
+    -drive "file=$img,if=none,id=d0,format=$diskfmt" \
     -device "nvme,serial=nit0,drive=d0,logical_block_size=$ss,physical_block_size=$ss" \
     -display none -serial stdio -monitor none -no-reboot -nodefaults \
     </dev/null >"$log" 2>&1 &
@@ -298,7 +381,8 @@ boot_image() {
   # The firmware falls back to its built-in shell when nothing on the disk
   # boots, and waits there forever: stop at once instead of at the timeout.
   while kill -0 "$pid" 2>/dev/null; do
-    if grep -qsa 'EFI Internal Shell' "$log"; then
+    # U-Boot, likewise, at its prompt once distro boot found nothing.
+    if grep -qsa 'EFI Internal Shell' "$log" || [ "$(tail -c 3 "$log")" = "=> " ]; then
       shell=1
       kill "$pid"
       break
@@ -316,27 +400,66 @@ boot_image() {
 
 # Build, boot and check one combination; prints "PASS"/"FAIL <why>" and seconds.
 run_combo() {
-  local combo=$1 arch ss fs
-  IFS=- read -r arch ss fs <<<"$combo"
+  local combo=$1 kind=raw-efi arch ss fs
+  case $combo in
+    sdcard-* | qcow2-* | grow-* | growsd-*) kind=${combo%%-*} ;;
+  esac
+  IFS=- read -r arch ss fs <<<"${combo#"$kind"-}"
+  [ "$kind" != sdcard ] || [ "$arch-$ss-$fs" = aarch64-512-ext4 ] ||
+    die "$combo: sd-card images are aarch64-512-ext4"
+  [ "${kind#grow}" = "$kind" ] || [ "$arch" = x86_64 ] || die "$combo: growth tests are x86_64 (the host's tools)"
+  [ "$kind" != growsd ] || [ "$ss-$fs" = 512-ext4 ] || die "$combo: sd-card images are 512-ext4"
+  local initrd=$work/initrd-$arch extra=''
+  [ "${kind#grow}" = "$kind" ] || { initrd=$work/initrd-grow extra=' nit.grow'; }
   arch_setup "$arch"
   local dir=$work/$combo
   mkdir -p "$dir/root/etc"
   local label=nit-root nonce
+  [ "$kind" != sdcard ] && [ "$kind" != growsd ] || label=NIXOS_SD
   nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
   local marker="BOOT-OK $combo $nonce"
   echo "$marker" >"$dir/root/etc/nit-boot-marker"
-  make_esp_tree "$dir/esp" "$label" "$fs" "$kver" "$work/initrd-$arch"
-  local t0 t1 t2 status=PASS why=''
+  local t0 t1 t2 status=PASS why='' disk=$dir/disk.img diskfmt=raw firmware=uefi
   t0=$(date +%s.%N)
   # A subshell with its own set -e: in a || context bash would ignore -e.
   set +e
-  (set -e; assemble "$dir/disk.img" "$ss" "$fs" "$dir/esp" "$dir/root" "$label") >"$dir/assemble.log" 2>&1
+  (
+    set -e
+    case $kind in
+      sdcard | growsd) assemble_sdcard "$dir/disk.img" "$dir/root" "$label" "$initrd" ;;
+      *)
+        make_esp_tree "$dir/esp" "$label" "$fs" "$kver" "$initrd" "$extra"
+        assemble "$dir/disk.img" "$ss" "$fs" "$dir/esp" "$dir/root" "$label"
+        ;;
+    esac
+    # The disk the image is written to is larger than the image.
+    [ "${kind#grow}" = "$kind" ] || truncate -s +1G "$dir/disk.img"
+    # Two builds of a format are the same bytes (raw-efi: tests/mkimage.rs).
+    if [ "$kind" = sdcard ]; then
+      assemble_sdcard "$dir/again.img" "$dir/root" "$label" "$work/initrd-$arch"
+      cmp "$dir/disk.img" "$dir/again.img" || { echo "two sd-card builds differ"; exit 1; }
+      rm "$dir/again.img"
+    fi
+    if [ "$kind" = qcow2 ]; then
+      local c
+      for c in false true; do
+        qcow2_convert "$dir/disk.img" "$dir/disk.qcow2" $c
+        qcow2_convert "$dir/disk.img" "$dir/again.qcow2" $c
+        cmp "$dir/disk.qcow2" "$dir/again.qcow2" || { echo "two qcow2 conversions (compress = $c) differ"; exit 1; }
+      done
+      qemu-img info "$dir/disk.qcow2"
+      rm "$dir/disk.img" "$dir/again.qcow2"
+    fi
+  ) >"$dir/assemble.log" 2>&1
   local rc=$?
   set -e
   [ $rc = 0 ] || { status=FAIL why="image assembly failed"; }
+  [ "$kind" != qcow2 ] || { disk=$dir/disk.qcow2 diskfmt=qcow2; }
+  [ "$kind" != sdcard ] || firmware=uboot
+  [ "$kind" != growsd ] || firmware="direct:root=LABEL=$label rootfstype=ext4 console=$console panic=-1$extra"
   t1=$(date +%s.%N)
   if [ $status = PASS ]; then
-    boot_image "$arch" "$dir/disk.img" "$ss" "$dir/console.log" "$dir/vars.fd" || true
+    boot_image "$arch" "$disk" "$ss" "$dir/console.log" "$dir/vars.fd" "$diskfmt" "$firmware" || true
   fi
   t2=$(date +%s.%N)
   if [ $status = PASS ]; then
@@ -350,10 +473,44 @@ run_combo() {
       status=FAIL why="root not mounted as $fs"
     elif [ "$fs" = btrfs ] && ! grep -q "^NIT-ROOT-MOUNT: .*subvol=/@[ ,]" "$log"; then
       status=FAIL why="btrfs root not mounted from subvolume @"
+    elif [ "$kind" = sdcard ] && ! grep -q "^Found /boot/extlinux/extlinux.conf" "$log"; then
+      status=FAIL why="U-Boot did not boot through /boot/extlinux/extlinux.conf"
+    elif [ "${kind#grow}" != "$kind" ]; then
+      why=$(grow_verdict "$log" "$ss") || status=FAIL
     fi
   fi
   awk -v c="$combo" -v s="$status" -v a="$t0" -v b="$t1" -v e="$t2" -v w="$why" \
     'BEGIN { printf "%s %s %.1f %.1f %s\n", c, s, b - a, e - b, w }' >"$dir/result"
+}
+
+# The NIT-GROW line of a growth boot: the root partition must reach the end
+# of the disk (but for the backup GPT and alignment, under 1 MiB) and the
+# filesystem must have grown by most of the added GiB (its metadata for the
+# new space aside). Prints the sizes, or why not; status 1 on failure.
+grow_verdict() {
+  local log=$1 line
+  line=$(grep -m1 '^NIT-GROW:' "$log" | tr -d '\r') || { echo "no growth report"; return 1; }
+  echo "$line" | awk -v mib=$((1 << 20)) '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    end = v["part_start"] + v["part"]; gain = v["fs_after"] - v["fs_before"]
+    printf "disk %d MiB, root ends %.2f MiB before its end, filesystem +%d MiB", v["disk"] / mib, (v["disk"] - end) / mib, gain / mib
+    exit !(v["disk"] - end < mib && v["disk"] - end >= 0 && gain > 900 * mib)
+  }'
+}
+
+# The x86_64 initrd with growpart and the filesystem tools, taken from this
+# (x86_64) host with the libraries they load.
+make_grow_initrd() {
+  [ "$(uname -m)" = x86_64 ] || die "growth tests need an x86_64 host"
+  local -a add=()
+  local tool lib
+  for tool in "$(command -v growpart)" /usr/sbin/sfdisk /usr/bin/partx /usr/bin/flock /usr/sbin/resize2fs /usr/bin/btrfs; do
+    [ -x "$tool" ] || die "missing $tool (cloud-guest-utils, fdisk, util-linux, e2fsprogs, btrfs-progs)"
+    add+=(--add "$tool:/usr/local/bin/${tool##*/}")
+    while read -r lib; do add+=(--add "$lib:$lib"); done < <(ldd "$tool" 2>/dev/null | awk '$3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+  done
+  arch_setup x86_64
+  python3 "$here/initramfs.py" "$work/initrd-grow" "$kroot" "$kver" "$busybox" "$here/init" "${add[@]}" btrfs nvme ext4 >/dev/null
 }
 
 assemble() {
@@ -371,10 +528,12 @@ main() {
   if [ ${#combos[@]} -eq 0 ]; then
     local a s f
     for a in aarch64 x86_64; do for s in 512 4096; do for f in ext4 btrfs; do combos+=("$a-$s-$f"); done; done; done
+    combos+=(sdcard-aarch64-512-ext4 qcow2-x86_64-512-ext4 grow-x86_64-512-ext4 grow-x86_64-4096-btrfs growsd-x86_64-512-ext4)
   fi
 
   ensure_host_tools
   fetch_guest_packages
+  fetch_uboot
   export PATH
   PATH=$("$repo/tools/trixie-tools.sh" "$cache"):$PATH
 
@@ -399,6 +558,7 @@ main() {
   done
 
   local start running=0 combo
+  if [[ " ${combos[*]}" == *" grow"* ]]; then make_grow_initrd; fi
   start=$(date +%s)
   for combo in "${combos[@]}"; do
     if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
@@ -411,14 +571,14 @@ main() {
 
   local failed=0 status why
   echo
-  printf '%-22s %-6s %10s %8s  %s\n' combination result "image (s)" "boot (s)" note
+  printf '%-24s %-6s %10s %8s  %s\n' combination result "image (s)" "boot (s)" note
   for combo in "${combos[@]}"; do
     if [ -f "$work/$combo/result" ]; then
       read -r _ status t_img t_boot why <"$work/$combo/result"
     else
       status=FAIL t_img=- t_boot=- why="no result"
     fi
-    printf '%-22s %-6s %10s %8s  %s\n' "$combo" "$status" "$t_img" "$t_boot" "$why"
+    printf '%-24s %-6s %10s %8s  %s\n' "$combo" "$status" "$t_img" "$t_boot" "$why"
     [ "$status" = PASS ] || failed=$((failed + 1))
   done
   echo "total wall time ${total}s, $jobs in parallel, boot timeout ${boot_timeout}s"

@@ -48,7 +48,7 @@ expect devShells.x86_64-linux builtins.attrNames '["default"]'
 expect apps.aarch64-darwin builtins.attrNames '["create-release"]'
 expect formatter builtins.attrNames "$all"
 expect overlays builtins.attrNames '["default"]'
-expect nixosModules builtins.attrNames '["default","nixos-asahi","nixos-asahi-image"]'
+expect nixosModules builtins.attrNames '["default","image","nixos-asahi","nixos-asahi-image"]'
 expect nixosConfigurations builtins.attrNames '["nixos-asahi-btrfs","nixos-asahi-ext4"]'
 expect templates.default 't: builtins.pathExists (t.path + "/flake.nix")' true
 expect lib 'l: l.volumeId { name = "nixos-asahi"; version = "0.2.0"; fs = "btrfs"; }' '"0x22196870"'

@@ -23,21 +23,16 @@ let
   base = helpers.packageBaseName ids;
   epoch = 1700000000;
 
-  kernel = runCommand "linux-6.0.0-test" { } ''
-    mkdir $out
-    printf 'not a kernel\n' > $out/Image
-  '';
-  initrd = runCommand "initrd-linux-6.0.0-test" { } ''
-    mkdir $out
-    printf 'not an initrd\n' > $out/initrd
-  '';
-  toplevel = runCommand "nixos-system-test" { } ''
-    mkdir $out
-    ln -s ${kernel}/Image $out/kernel
-    ln -s ${initrd}/initrd $out/initrd
-    printf '#!/bin/sh\necho stand-in init\n' > $out/init
-    chmod +x $out/init
-  '';
+  inherit
+    (import ./tiny-system.nix {
+      inherit runCommand;
+      kernelFile = "Image";
+    })
+    kernel
+    initrd
+    toplevel
+    ;
+
   # A device tree in a subdirectory, as hardware.deviceTree.name may be.
   dtbs = runCommand "dtbs-6.0.0-test" { } ''
     mkdir -p $out/apple

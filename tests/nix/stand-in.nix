@@ -106,6 +106,8 @@ let
     };
 
   pkgs = {
+    # Native builds only.
+    buildPackages = pkgs;
     inherit
       runCommand
       writeText
@@ -129,6 +131,9 @@ let
     e2fsprogs = runCommand "e2fsprogs-host" { } "mkdir -p $out/bin";
     btrfs-progs = runCommand "btrfs-progs-host" { } "mkdir -p $out/bin";
     unzip = runCommand "unzip-host" { } "mkdir -p $out/bin";
+    qemu-utils = runCommand "qemu-utils-host" { } "mkdir -p $out/bin";
+    zstd = runCommand "zstd-host" { } "mkdir -p $out/bin; ln -s /usr/bin/zstd $out/bin/zstd";
+    stdenv.hostPlatform.efiArch = "x64";
     python3 = runCommand "python3-host" { } "mkdir -p $out/bin";
   };
 in

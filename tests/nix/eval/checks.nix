@@ -352,10 +352,181 @@ in
       && lib.hasInfix "'--icon' 'esp/asahi/nixos.icns'" script
     ) "entry options not passed: ${script}";
 
+  # lib.mkImage for each format on a small configuration: the layout
+  # mkimage is handed, the boot files asked for, the mounts and first-boot
+  # units, no kvm (no VM); all with import-from-derivation off.
+  formats =
+    let
+      small =
+        system:
+        inp.nixosSystem {
+          modules = [
+            {
+              nixpkgs.hostPlatform = system;
+              networking.hostName = "small";
+              system.stateVersion = "26.05";
+            }
+          ];
+        };
+      sysOf =
+        system: format: settings:
+        tools.lib.imageSystem {
+          nixosConfiguration = small system;
+          inherit format settings;
+        };
+      # Store paths as text: hasInfix refuses a pattern with string context.
+      has = infix: text: lib.hasInfix (builtins.unsafeDiscardStringContext infix) (builtins.unsafeDiscardStringContext text);
+      layoutOf = disk: builtins.fromJSON (builtins.unsafeDiscardStringContext disk.fixture.env.layoutJSON);
+      noKvm = what: drv: need (!(builtins.elem "kvm" (drv.fixture.env.requiredSystemFeatures or [ ]))) "${what}: needs kvm";
+      generic =
+        what: s:
+        let
+          u = s.config.systemd.services;
+          failed = map (a: a.message) (builtins.filter (a: !a.assertion) s.config.assertions);
+        in
+        all [
+          (need (failed == [ ] && s.config.warnings == [ ]) "${what}: assertions/warnings: ${builtins.toJSON (failed ++ s.config.warnings)}")
+          (need (s.config.boot.postBootCommands == "") "${what}: boot.postBootCommands is set")
+          (need (u ? nixos-asahi-register-store && u ? nixos-asahi-first-boot) "${what}: no first-boot units")
+          (need (!(u ? nixos-asahi-vendor-firmware) && !(u ? nixos-asahi-record-installation)) "${what}: Asahi-only units")
+          (need (s.config.boot.growPartition && s.config.fileSystems."/".autoResize) "${what}: the root does not grow")
+          (need (!(lib.hasInfix "passwd" u.nixos-asahi-first-boot.script)) "${what}: a password prompt holds back SSH logins")
+        ];
+      efi =
+        system: bootName: fs: ss:
+        let
+          what = "raw-efi ${system} ${fs} ${toString ss}";
+          s = sysOf system "raw-efi" {
+            fsType = fs;
+            sectorSize = ss;
+          };
+          img = s.config.system.build.image;
+          l = layoutOf img;
+          esp = builtins.elemAt l.partitions 0;
+          root = builtins.elemAt l.partitions 1;
+        in
+        all [
+          (generic what s)
+          (noKvm what img)
+          (need (img.fixture.builder == "runCommand") "${what}: the image is not a runCommand")
+          (need (l.table == "gpt" && l.sectorSize == ss) "${what}: table/sector size")
+          (need (
+            esp.type == "esp" && esp.content.fs == "vfat" && esp.content.source == "${img.espTree}"
+          ) "${what}: the ESP is not the ESP tree")
+          (need (img.espTree.fixture.env.bootName == bootName) "${what}: ${img.espTree.fixture.env.bootName}")
+          (need (lib.hasSuffix "systemd-boot${lib.toLower (lib.removePrefix "BOOT" (lib.removeSuffix ".EFI" bootName))}.efi" img.espTree.fixture.env.systemdBootEfi) "${what}: systemd-boot binary")
+          (need (
+            root.content.fs == fs && root.content.source == "root" && root.content.label == "nixos" && (fs == "btrfs") == (root.content ? subvolumes)
+          ) "${what}: root")
+          (need (
+            s.config.fileSystems."/boot".device == "/dev/disk/by-uuid/${helpers.espUuidOf esp.content.volumeId}"
+          ) "${what}: /boot is not mounted by the ESP's volume id")
+          (need (s.config.fileSystems."/".device == "/dev/disk/by-label/nixos") "${what}: / by label")
+          (need s.config.boot.loader.systemd-boot.enable "${what}: no systemd-boot")
+        ];
+      sd =
+        let
+          what = "sd-card";
+          s = sysOf "aarch64-linux" "sd-card" { };
+          img = s.config.system.build.image;
+          l = layoutOf img.image;
+          fw = builtins.elemAt l.partitions 0;
+          root = builtins.elemAt l.partitions 1;
+          populate = s.config.boot.loader.generic-extlinux-compatible.populateCmd;
+        in
+        all [
+          (generic what s)
+          (noKvm what img.image)
+          (need (has "zstd" img.fixture.script && has "disk.img.zst" img.fixture.script) "${what}: not zstd-compressed")
+          (need (l.table == "mbr" && l.sectorSize == 512 && l.mbrSignature == "0x2178694e") "${what}: table")
+          (need (
+            fw.start == "8MiB" && fw.type == "fat32-chs" && !(fw.bootable or false) && fw.content.label == "FIRMWARE" && fw.content.fs == "vfat"
+          ) "${what}: firmware partition ${builtins.toJSON fw}")
+          (need (fw.content.source == "${img.firmwareTree}") "${what}: firmware tree")
+          (need (
+            root.bootable && root.type == "linux" && root.content.label == "NIXOS_SD" && root.content.fs == "ext4"
+          ) "${what}: root partition ${builtins.toJSON root}")
+          (need (
+            has "${populate} -c ${s.config.system.build.toplevel}" img.bootTree.fixture.script
+          ) "${what}: /boot not written by the configuration's extlinux builder")
+          (need (has "${img.bootTree}" img.image.fixture.env.rootExtraTrees) "${what}: /boot not staged into the root")
+          (need (s.config.fileSystems."/".device == "/dev/disk/by-label/NIXOS_SD") "${what}: / by label")
+          (need (!s.config.boot.loader.systemd-boot.enable) "${what}: systemd-boot")
+        ];
+      qcow2 =
+        let
+          s = sysOf "x86_64-linux" "qcow2" { compress = true; };
+          img = s.config.system.build.image;
+        in
+        all [
+          (generic "qcow2" s)
+          (noKvm "qcow2" img)
+          (noKvm "qcow2 raw" img.image)
+          (need (has "qemu-img convert -f raw -O qcow2 -c ${img.image}/disk.img" img.fixture.script) "qcow2: conversion ${img.fixture.script}")
+          (need (img.image.espTree.fixture.env.bootName == "BOOTX64.EFI") "qcow2: the raw-efi disk")
+        ];
+      asahi =
+        let
+          args = {
+            nixosConfiguration = downstream "btrfs";
+          };
+        in
+        need (
+          (tools.lib.mkImage (args // { format = "asahi"; })).drvPath == (tools.lib.mkAsahiPackage args).drvPath
+        ) "mkImage asahi is not mkAsahiPackage";
+    in
+    all [
+      (efi "x86_64-linux" "BOOTX64.EFI" "ext4" 512)
+      (efi "x86_64-linux" "BOOTX64.EFI" "btrfs" 4096)
+      (efi "aarch64-linux" "BOOTAA64.EFI" "ext4" 4096)
+      (efi "aarch64-linux" "BOOTAA64.EFI" "btrfs" 512)
+      sd
+      qcow2
+      asahi
+    ];
+
+  # The per-use templates, as a user copies them: their packages evaluate
+  # to the images of their formats.
+  templates =
+    let
+      flakeOf =
+        dir:
+        inp.callFlake dir { } {
+          inherit nixpkgs;
+          nixos-image-tools = tools;
+        };
+      pi = flakeOf ../../../templates/raspberry-pi;
+      server = flakeOf ../../../templates/raw-efi;
+      piImage = pi.packages.aarch64-linux.pi;
+      fw = piImage.firmwareTree.fixture.script;
+    in
+    all [
+      (need (builtins.isString piImage.drvPath) "raspberry-pi: no image")
+      (need (lib.hasInfix "u-boot-rpi4.bin" fw && lib.hasInfix "config.txt" fw) "raspberry-pi: firmware commands not used")
+      (need (pi.nixosConfigurations.pi.config.nixosImage.etcNixosSource != null) "raspberry-pi: no /etc/nixos flake")
+      (need (builtins.isString server.packages.x86_64-linux.server.drvPath) "raw-efi: no image")
+      (need (
+        server.packages.x86_64-linux.server.espTree.fixture.env.bootName == "BOOTX64.EFI"
+      ) "raw-efi: not BOOTX64.EFI")
+      (need (builtins.isString server.packages.x86_64-linux.server-qcow2.drvPath) "raw-efi: no qcow2")
+      (need (
+        builtins.attrNames tools.templates == [
+          "default"
+          "raspberry-pi"
+          "raw-efi"
+        ]
+      ) "flake templates")
+    ];
+
   expectFailure = {
     # The fixture is no sink: an undeclared option is an error.
     undeclared-option = (flakeSys "btrfs").extendModules { modules = [ { nixosAsahi.noSuchOption = 1; } ]; };
     # fileSystems' options are nonEmptyListOf nonEmptyStr, as in nixpkgs.
+    # A format that does not exist.
+    unknown-format = (tools.lib.mkImage {
+      nixosConfiguration = downstream "ext4";
+      format = "iso";
+    }).drvPath;
     empty-mount-options =
       ((flakeSys "ext4").extendModules { modules = [ { fileSystems."/".options = [ ]; } ]; })
       .config.fileSystems."/".options;

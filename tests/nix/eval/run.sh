@@ -74,7 +74,7 @@ for n in "${names[@]}"; do
     echo "FAILED: eval $n: $(echo "$out" | grep -v '^ *at \|^ *… \|^$' | tail -n 4 | tr '\n' ' ')" >&2
   fi
 done
-for n in undeclared-option empty-mount-options; do
+for n in undeclared-option empty-mount-options unknown-format; do
   if out=$(nixe "expectFailure.$n" 2>&1); then
     failed=$((failed + 1))
     echo "FAILED: eval expectFailure.$n evaluated: $out" >&2

@@ -23,6 +23,7 @@
   ./options/services/desktops/pipewire/wireplumber.nix
   ./options/services/hardware/udev.nix
   ./options/services/networking/networkmanager.nix
+  ./options/services/networking/ssh/sshd.nix
   ./options/services/system/nix-daemon.nix
   ./options/services/system/userborn.nix
   ./options/system/activation/nixos-init.nix
@@ -31,6 +32,7 @@
   ./options/system/boot/grow-partition.nix
   ./options/system/boot/kernel.nix
   ./options/system/boot/loader/efi.nix
+  ./options/system/boot/loader/generic-extlinux-compatible/default.nix
   ./options/system/boot/loader/grub/grub.nix
   ./options/system/boot/loader/limine/limine.nix
   ./options/system/boot/loader/loader.nix

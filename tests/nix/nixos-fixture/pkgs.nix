@@ -714,6 +714,14 @@ let
     rtkit = package "rtkit" "0.13" { };
     linux-firmware = package "linux-firmware" "20250917" { };
     kmod = package "kmod" "34.2" { };
+    qemu-utils = package "qemu-utils" "10.1.0" { };
+    zstd = package "zstd" "1.5.7" { };
+    # The Raspberry Pi firmware of the raspberry-pi template (sd-image-aarch64.nix).
+    raspberrypifw = package "raspberrypi-firmware" "1.20250915" { };
+    raspberrypi-armstubs = package "raspberrypi-armstubs" "2023-05-02" { };
+    ubootRaspberryPi4_64bit = package "uboot-rpi_4_defconfig" "2025.10" { };
+    # nixos/modules/system/boot/loader/generic-extlinux-compatible/extlinux-conf-builder.nix
+    extlinux-conf-builder = package "extlinux-conf-builder.sh" "0" { };
   };
 
   final = lib.fix (lib.foldl' (lib.flip lib.extends) base overlays);
