@@ -15,7 +15,7 @@ pub fn open_table(image: &Path, sector_size: Option<u32>) -> Result<(File, Parti
     let file = File::open(image).ctx("open disk image", image)?;
     let table = read_table_with_sector_size(image, &file, sector_size)?;
     for w in &table.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::escape::Escaped(w));
     }
     Ok((file, table))
 }
@@ -30,7 +30,7 @@ pub fn list(image: &Path, sector_size: Option<u32>, json: bool) -> Result<String
     }
     let mut out = format!(
         "{}: {}, {}-byte sectors, {} bytes{}\n",
-        image.display(),
+        crate::escape::line(&image.to_string_lossy()),
         match table.table {
             crate::partition_table::TableKind::Gpt => "GPT",
             crate::partition_table::TableKind::Mbr => "MBR",
@@ -62,7 +62,7 @@ pub fn list(image: &Path, sector_size: Option<u32>, json: bool) -> Result<String
         out.push_str(&format!(
             "{:>3}  {:<16} {:<12} {:>12} {:>12} {:>14} {:>14}  {:<36}  {}\n",
             p.index,
-            if p.name.is_empty() { "-" } else { &p.name },
+            crate::escape::Escaped(if p.name.is_empty() { "-" } else { &p.name }),
             p.type_alias.unwrap_or("-"),
             p.first_lba,
             p.last_lba,

@@ -10,6 +10,7 @@ pub mod deflate_parallel;
 pub mod deterministic_copy;
 pub mod epoch;
 pub mod error;
+pub mod escape;
 pub mod fat;
 pub mod ids;
 pub mod installer_data;

@@ -57,7 +57,7 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
     let file = File::open(image).ctx("open disk image", image)?;
     let table = read_table_with_sector_size(image, &file, opts.sector_size)?;
     for w in &table.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::escape::Escaped(w));
     }
     let esp = table.select(&opts.esp)?;
     let root = table.select(&opts.root)?;

@@ -84,7 +84,7 @@ struct Ctx<'a> {
 }
 
 fn say(msg: &str) {
-    eprintln!("mkimage: {msg}");
+    eprintln!("mkimage: {}", crate::escape::Escaped(msg));
 }
 
 pub fn run(opts: &Options) -> Result<()> {
@@ -106,7 +106,7 @@ pub fn run(opts: &Options) -> Result<()> {
                 "{} is older than 1.47.1 and copies inode times from the source tree instead of SOURCE_DATE_EPOCH: the image will not be reproducible",
                 t.version_line
             );
-            eprintln!("mkimage: warning: {w}");
+            eprintln!("mkimage: warning: {}", crate::escape::Escaped(&w));
             warnings.push(w);
             reproducible = false;
         }
