@@ -5,6 +5,7 @@
 //! The binaries in `src/bin/` are thin front ends over these modules.
 
 pub mod carve;
+pub mod cli;
 pub mod deflate_join;
 pub mod deflate_parallel;
 pub mod deterministic_copy;
