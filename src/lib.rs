@@ -13,6 +13,7 @@ pub mod epoch;
 pub mod error;
 pub mod escape;
 pub mod fat;
+pub mod guard;
 pub mod ids;
 pub mod installer_data;
 pub mod layout;

@@ -534,12 +534,14 @@ fn fat_io(image: &Path, at: &str, e: io::Error) -> Error {
 
 /// Stream one file's content into `out`. A cluster chain that holds a
 /// different number of bytes than the directory entry says is an error: a
-/// damaged filesystem must not yield a silently shortened file.
+/// damaged filesystem must not yield a silently shortened file. `dest`
+/// names what `out` writes to, for a failed write (a full disk).
 pub fn copy_file(
     fs: &FatFs<'_>,
     image: &Path,
     entry: &FatEntry,
     out: &mut dyn Write,
+    dest: &Path,
 ) -> Result<u64> {
     let path = entry.path.as_str();
     let mut f = fs
@@ -554,7 +556,7 @@ pub fn copy_file(
             break;
         }
         out.write_all(&buf[..n])
-            .map_err(|e| Error::io("write", path, e))?;
+            .map_err(|e| Error::io("write", dest, e))?;
         total += n as u64;
     }
     if total != entry.size {
