@@ -459,3 +459,31 @@ fn missing_or_too_old_mkfs_is_one_error() {
     eprintln!("old mkfs.btrfs: {line}");
     assert!(!dir.join("x.img").exists());
 }
+
+/// Partition sizes whose sum passes 2^64: wrapped, the second partition
+/// would start inside the first on a disk of about 1 TiB.
+#[test]
+fn layout_sizes_that_overflow_are_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("layout.json");
+    std::fs::write(
+        &layout,
+        r#"{"table": "gpt", "seed": "x", "partitions": [
+            {"name": "a", "type": "linux", "size": "16777214TiB"},
+            {"name": "b", "type": "linux", "size": "3TiB"}]}"#,
+    )
+    .unwrap();
+    let out = tool("mkimage")
+        .arg("--layout")
+        .arg(&layout)
+        .arg("--output")
+        .arg(tmp.path().join("x.img"))
+        .output()
+        .unwrap();
+    one_error(
+        "mkimage",
+        &out,
+        "partitions[1].size: the disk would be larger than 2^64 bytes",
+    );
+    assert!(!tmp.path().join("x.img").exists());
+}

@@ -166,12 +166,27 @@ pub fn run(opts: &Options) -> Result<()> {
     // Offsets: 1 MiB aligned after the table; the disk ends with the backup
     // GPT (if any), rounded up to 1 MiB when the size is auto.
     let (first_lba, end_reserved) = reserved_sectors(layout.table, layout.sector_size);
+    // Checked: sizes come from the layout, and a wrapped sum would place
+    // partitions on top of each other.
+    let too_large = |at: String| {
+        Error::layout(
+            opts.layout,
+            format!("{at}: the disk would be larger than 2^64 bytes"),
+        )
+    };
     let mut cursor = align_up(first_lba * ss, ALIGN);
     for p in &mut planned {
         p.offset = align_up(cursor, ALIGN);
-        cursor = p.offset + p.size;
+        cursor = p
+            .offset
+            .checked_add(p.size)
+            .filter(|_| p.offset != u64::MAX)
+            .ok_or_else(|| too_large(format!("partitions[{}].size", p.spec.index - 1)))?;
     }
-    let needed_disk = cursor + end_reserved * ss;
+    let needed_disk = cursor
+        .checked_add(end_reserved * ss)
+        .filter(|&n| align_up(n, ALIGN) != u64::MAX)
+        .ok_or_else(|| too_large("partitions".into()))?;
     let (disk_size, disk_origin) = match layout.size {
         SizeSpec::Auto => (align_up(needed_disk, ALIGN), "auto"),
         SizeSpec::Bytes(b) if b < needed_disk => {
