@@ -638,21 +638,7 @@ fn damaged_fat_file_size_is_an_error() {
 #[test]
 fn sigterm_leaves_nothing_behind() {
     let disk = build_disk(512);
-    // Text-like data that level 9 on one thread compresses slowly (seconds).
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let text: Vec<u8> = (0..disk.root.1)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if i % 77 == 76 {
-                b'\n'
-            } else {
-                alphabet[(x % 64) as usize]
-            }
-        })
-        .collect();
+    let text = slow_text(disk.root.1);
     std::os::unix::fs::FileExt::write_all_at(
         &std::fs::OpenOptions::new()
             .write(true)

@@ -135,10 +135,7 @@ fn writers(d: &Disk, out: &Path) -> Vec<(&'static str, Command)> {
     unpack
         .args(["unpack", img, "-p", "esp", "-o"])
         .arg(out.join("esp"));
-    let mut package = tool("carve-partitions");
-    package
-        .args(["asahi-package", img, "--esp", "1", "--root", "2", "-o"])
-        .arg(out.join("p.zip"));
+    let package = package(d, &out.join("p.zip"), &[]);
     vec![
         ("mkimage", mk),
         ("carve-partitions", extract),
@@ -168,50 +165,34 @@ fn one_error(name: &str, out: &Output, needle: &str) -> String {
     errors[0].to_string()
 }
 
-#[test]
-fn disk_full_is_one_error_and_leaves_nothing() {
+/// Every writer on a tmpfs mounted with `options` fails with `needle`.
+fn on_tmpfs(options: &str, needle: &str) {
     let d = disk();
-    let Some(m) = Mount::tmpfs("size=1m") else {
+    let Some(m) = Mount::tmpfs(options) else {
         return;
     };
     for (name, mut cmd) in writers(&d, &m.0) {
         let out = cmd.output().unwrap();
-        let line = one_error(name, &out, "No space left on device");
-        eprintln!("ENOSPC: {line}");
+        let line = one_error(name, &out, needle);
+        eprintln!("{options}: {line}");
         assert!(entries(&m.0).is_empty(), "{name}: left {:?}", entries(&m.0));
     }
 }
 
 #[test]
+fn disk_full_is_one_error_and_leaves_nothing() {
+    on_tmpfs("size=1m", "No space left on device");
+}
+
+#[test]
 fn read_only_output_directory_is_one_error() {
-    let d = disk();
-    let Some(m) = Mount::tmpfs("size=1m,ro") else {
-        return;
-    };
-    for (name, mut cmd) in writers(&d, &m.0) {
-        let out = cmd.output().unwrap();
-        let line = one_error(name, &out, "Read-only file system");
-        eprintln!("EROFS: {line}");
-    }
+    on_tmpfs("size=1m,ro", "Read-only file system");
 }
 
 /// Make the root partition slow to compress (text, level 9, one thread) so
 /// the image can be changed while asahi-package reads it.
 fn slow_root(d: &Disk) {
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let text: Vec<u8> = (0..d.root.1)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if i % 77 == 76 {
-                b'\n'
-            } else {
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-                    [(x % 64) as usize]
-            }
-        })
-        .collect();
+    let text = slow_text(d.root.1);
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(&d.img)
@@ -219,28 +200,40 @@ fn slow_root(d: &Disk) {
     std::os::unix::fs::FileExt::write_all_at(&f, &text, d.root.0).unwrap();
 }
 
-/// Start a slow asahi-package; once its temporary zip exists, `meddle`.
-fn package_while(d: &Disk, out_dir: &Path, meddle: impl FnOnce()) -> Output {
+/// asahi-package of `d` into `zip`, with `extra` options.
+fn package(d: &Disk, zip: &Path, extra: &[&str]) -> Command {
+    let mut c = tool("carve-partitions");
+    c.args(["asahi-package", d.img.to_str().unwrap()])
+        .args(["--esp", "1", "--root", "2"])
+        .args(extra)
+        .arg("-o")
+        .arg(zip);
+    c
+}
+
+/// Start a slow asahi-package (level 9, one thread) into `out_dir`; return
+/// once its temporary zip exists.
+fn start_slow_package(d: &Disk, out_dir: &Path) -> std::process::Child {
     std::fs::create_dir_all(out_dir).unwrap();
-    let child = tool("carve-partitions")
-        .args([
-            "asahi-package",
-            d.img.to_str().unwrap(),
-            "--esp",
-            "1",
-            "--root",
-            "2",
-        ])
-        .args(["--level", "9", "--threads", "1", "-o"])
-        .arg(out_dir.join("p.zip"))
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = package(
+        d,
+        &out_dir.join("p.zip"),
+        &["--level", "9", "--threads", "1"],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while entries(out_dir).is_empty() {
         assert!(std::time::Instant::now() < deadline, "no temporary zip");
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    child
+}
+
+/// A slow asahi-package; `meddle` while it runs.
+fn package_while(d: &Disk, out_dir: &Path, meddle: impl FnOnce()) -> Output {
+    let child = start_slow_package(d, out_dir);
     std::thread::sleep(std::time::Duration::from_millis(200));
     meddle();
     child.wait_with_output().unwrap()
@@ -297,17 +290,7 @@ fn two_runs_writing_the_same_output_leave_one_complete_pair() {
         let children: Vec<_> = ["1", "9"]
             .iter()
             .map(|level| {
-                tool("carve-partitions")
-                    .args([
-                        "asahi-package",
-                        d.img.to_str().unwrap(),
-                        "--esp",
-                        "1",
-                        "--root",
-                        "2",
-                    ])
-                    .args(["--level", level, "-o"])
-                    .arg(out.join("p.zip"))
+                package(&d, &out.join("p.zip"), &["--level", level])
                     .stderr(std::process::Stdio::null())
                     .spawn()
                     .unwrap()
@@ -338,22 +321,7 @@ fn stale_temporary_file_from_sigkill_is_ignored() {
     let d = disk();
     let out = d.dir.join("stale");
     std::fs::create_dir(&out).unwrap();
-    let mut child = tool("carve-partitions")
-        .args([
-            "asahi-package",
-            d.img.to_str().unwrap(),
-            "--esp",
-            "1",
-            "--root",
-            "2",
-        ])
-        .args(["--level", "9", "--threads", "1", "-o"])
-        .arg(out.join("p.zip"))
-        .spawn()
-        .unwrap();
-    while entries(&out).is_empty() {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let mut child = start_slow_package(&d, &out);
     child.kill().unwrap();
     child.wait().unwrap();
     let stale = entries(&out);
@@ -362,19 +330,7 @@ fn stale_temporary_file_from_sigkill_is_ignored() {
         stale[0].starts_with(".p.zip.") && stale[0].ends_with(".tmp"),
         "{stale:?}"
     );
-    let run = tool("carve-partitions")
-        .args([
-            "asahi-package",
-            d.img.to_str().unwrap(),
-            "--esp",
-            "1",
-            "--root",
-            "2",
-            "-o",
-        ])
-        .arg(out.join("p.zip"))
-        .output()
-        .unwrap();
+    let run = package(&d, &out.join("p.zip"), &[]).output().unwrap();
     assert!(
         run.status.success(),
         "{}",
