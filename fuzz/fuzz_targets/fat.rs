@@ -33,5 +33,10 @@ fuzz_target!(|data: &[u8]| {
     for e in entries.iter().filter(|e| !e.is_dir) {
         let _ = fatread::copy_file(&fs, path, e, &mut out, path);
     }
-    assert!(out.0 <= data.len() as u64, "{} bytes out of {}", out.0, data.len());
+    assert!(
+        out.0 <= data.len() as u64,
+        "{} bytes out of {}",
+        out.0,
+        data.len()
+    );
 });

@@ -9,8 +9,10 @@ fuzz_target!(|data: &[u8]| {
     f.write_all(data).unwrap();
     let path = std::path::Path::new("fuzz.img");
     for ss in [None, Some(512), Some(4096)] {
-        if let Ok(t) = nixos_image_tools::partition_table::read_table_with_sector_size(path, &f, ss) {
-            let mut ranges: Vec<(u64, u64)> = t.partitions.iter().map(|p| (p.offset, p.size)).collect();
+        if let Ok(t) = nixos_image_tools::partition_table::read_table_with_sector_size(path, &f, ss)
+        {
+            let mut ranges: Vec<(u64, u64)> =
+                t.partitions.iter().map(|p| (p.offset, p.size)).collect();
             ranges.sort();
             for (o, s) in &ranges {
                 assert!(o.checked_add(*s).unwrap() <= data.len() as u64);
