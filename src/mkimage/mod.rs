@@ -117,16 +117,6 @@ pub fn run(opts: &Options) -> Result<()> {
     let mkfs_btrfs = if needs(|c| matches!(c, Content::Btrfs { .. })) {
         let path = tools::find("mkfs.btrfs", "MKIMAGE_MKFS_BTRFS", "btrfs-progs")?;
         let t = probe(&path, "mkfs.btrfs", &["--version"], owner.user_namespace)?;
-        if !tools::version_at_least(&t.version, btrfs::MIN_DEVICE_UUID) {
-            return Err(Error::tool(
-                "mkfs.btrfs",
-                format!(
-                    "{} is \"{}\", which has no --device-uuid: mkimage needs btrfs-progs 6.5 or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
-                    t.path.display(),
-                    t.version_line
-                ),
-            ));
-        }
         for p in &layout.partitions {
             if let Content::Btrfs { subvolumes, .. } = &p.content {
                 if !subvolumes.is_empty() && !tools::version_at_least(&t.version, btrfs::MIN_SUBVOL)
@@ -142,6 +132,17 @@ pub fn run(opts: &Options) -> Result<()> {
                     ));
                 }
             }
+        }
+        // After the subvolume check, which names the layout field.
+        if !tools::version_at_least(&t.version, btrfs::MIN_DEVICE_UUID) {
+            return Err(Error::tool(
+                "mkfs.btrfs",
+                format!(
+                    "{} is \"{}\", which has no --device-uuid: mkimage needs btrfs-progs 6.5 or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
+                    t.path.display(),
+                    t.version_line
+                ),
+            ));
         }
         reproducible = false;
         Some(t)
