@@ -3,8 +3,9 @@
 # On a fresh Debian machine it installs what the tests need first.
 #
 #   ./test.sh            everything: lint, Rust unit + integration tests,
-#                        Nix tests (stand-in builders), boot tests of each
-#                        image format (UEFI, U-Boot), sd-image layout check
+#                        short fuzz runs, Nix tests (stand-in builders), boot
+#                        tests of each image format (UEFI, U-Boot), sd-image
+#                        layout check
 #   ./test.sh --quick    lint + Rust tests only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,6 +40,10 @@ cargo build --release -q
 cargo test --release 2>&1 | tee "${TMPDIR:-/tmp}/nit-cargo-test.log"
 
 if [ "$quick" = 0 ]; then
+  # Coverage-guided fuzzing, briefly: every target NIT_FUZZ_SECONDS (default
+  # 30) on a corpus seeded from real images; long runs: DEVELOPERS.md.
+  step "fuzz: every target for ${NIT_FUZZ_SECONDS:-30} s"
+  fuzz/run.sh "${NIT_FUZZ_SECONDS:-30}"
   if [ -x tests/nix/run.sh ]; then
     step "Nix: parse, eval, stand-in builds"
     tests/nix/run.sh

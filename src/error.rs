@@ -89,7 +89,8 @@ pub fn exit_with(program: &str, result: Result<()>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{program}: error: {e}");
+            // Messages quote names from the input: keep them on one line.
+            eprintln!("{program}: error: {}", crate::escape::line(&e.to_string()));
             std::process::ExitCode::FAILURE
         }
     }

@@ -6,10 +6,13 @@
 
 pub mod asahi;
 pub mod carve;
+pub mod cli;
 pub mod deterministic_copy;
 pub mod epoch;
 pub mod error;
+pub mod escape;
 pub mod fat;
+pub mod guard;
 pub mod ids;
 pub mod io;
 pub mod mkimage;

@@ -33,8 +33,10 @@ pub fn parse_size(text: &str) -> Result<u64> {
         .ok_or_else(|| Error::Invalid(format!("size {text:?} is too large")))
 }
 
+/// Saturates instead of wrapping: a size near 2^64 stays huge (and fails the
+/// checked sums that follow) rather than becoming small.
 pub fn align_up(value: u64, align: u64) -> u64 {
-    value.div_ceil(align) * align
+    value.div_ceil(align).saturating_mul(align)
 }
 
 /// Human-readable size for messages: `1.5 GiB (1610612736 bytes)`.

@@ -393,9 +393,14 @@ fn expect_failure(disk: &Disk, args: &[&str], needle: &str) {
         "unpack" => full.extend(["-o".into(), format!("{}/tree", out_dir.display())]),
         _ => {}
     }
-    let out = run(Command::new(bin("carve-partitions")).args(&full));
+    // Under a deadline: a hostile image must end in an error, not a hang.
+    let out = run(Command::new("timeout")
+        .args(["-s", "KILL", "120"])
+        .arg(bin("carve-partitions"))
+        .args(&full));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{full:?} succeeded");
+    assert_eq!(out.status.code(), Some(1), "{full:?}: {stderr}");
     assert!(
         stderr.contains(needle),
         "{full:?}: expected {needle:?} in {stderr}"
@@ -624,11 +629,7 @@ fn damaged_fat_file_size_is_an_error() {
         &["unpack", p(&disk.img), "--partition", "esp"][..],
         &["asahi-package", p(&disk.img), "--esp", "1", "--root", "2"][..],
     ] {
-        expect_failure(
-            &disk,
-            args,
-            "in its cluster chain: the FAT filesystem is damaged",
-        );
+        expect_failure(&disk, args, "but its cluster chain ends after 512 bytes");
     }
 }
 
@@ -637,21 +638,7 @@ fn damaged_fat_file_size_is_an_error() {
 #[test]
 fn sigterm_leaves_nothing_behind() {
     let disk = build_disk(512);
-    // Text-like data that level 9 on one thread compresses slowly (seconds).
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let text: Vec<u8> = (0..disk.root.1)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if i % 77 == 76 {
-                b'\n'
-            } else {
-                alphabet[(x % 64) as usize]
-            }
-        })
-        .collect();
+    let text = slow_text(disk.root.1);
     std::os::unix::fs::FileExt::write_all_at(
         &std::fs::OpenOptions::new()
             .write(true)
@@ -691,4 +678,203 @@ fn sigterm_leaves_nothing_behind() {
         "left behind: {:?}",
         entries(&out_dir)
     );
+}
+
+/// Edit the ESP's FAT32 with Python: `entries(name11)` lists the 8.3
+/// directory entries with that raw name as (position, first cluster, size),
+/// `set_fat(cluster, value)` writes every FAT copy, `set_size(pos, n)`.
+fn fat_edit(disk: &Disk, code: &str) {
+    let script = format!(
+        r#"
+import struct
+f = open("{img}", "r+b")
+base = {base}
+f.seek(base); bs = f.read(512)
+bps, = struct.unpack_from("<H", bs, 11); spc = bs[13]
+res, = struct.unpack_from("<H", bs, 14); nf = bs[16]; spf, = struct.unpack_from("<I", bs, 36)
+data = base + (res + nf * spf) * bps; cs = bps * spc
+f.seek(data); area = f.read({len} - (data - base))
+def set_fat(c, v):
+    for i in range(nf):
+        f.seek(base + (res + i * spf) * bps + 4 * c); f.write(struct.pack("<I", v))
+def entries(name):
+    out = []
+    at = area.find(name)
+    while at >= 0:
+        if at % 32 == 0:
+            hi, = struct.unpack_from("<H", area, at + 20); lo, = struct.unpack_from("<H", area, at + 26)
+            out.append((data + at, hi << 16 | lo, struct.unpack_from("<I", area, at + 28)[0]))
+        at = area.find(name, at + 1)
+    return out
+def set_size(pos, n):
+    f.seek(pos + 28); f.write(struct.pack("<I", n))
+{code}
+f.close()
+"#,
+        img = disk.img.display(),
+        base = disk.esp.0,
+        len = disk.esp.1,
+    );
+    sh(&format!("python3 - <<'PY'\n{script}\nPY"));
+}
+
+const FAT_COMMANDS: [&[&str]; 2] = [
+    &["unpack", "IMG", "--partition", "esp"],
+    &["asahi-package", "IMG", "--esp", "1", "--root", "2"],
+];
+
+fn fat_failure(disk: &Disk, needle: &str) {
+    for args in FAT_COMMANDS {
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "IMG" { p(&disk.img) } else { a })
+            .collect();
+        expect_failure(disk, &args, needle);
+    }
+}
+
+/// A directory whose cluster chain loops back on itself: fatfs would read
+/// it forever, growing memory; the chain check stops it first.
+#[test]
+fn fat_directory_loop_is_an_error_not_a_hang() {
+    let disk = build_disk(512);
+    fat_edit(
+        &disk,
+        // No end-of-directory entry (the free slots marked deleted), so
+        // fatfs keeps following the chain.
+        "[(pos, c, size)] = entries(b'EFI        ')\nset_fat(c, c)\n\
+         at = data + (c - 2) * cs\n\
+         for i in range(0, cs, 32):\n    f.seek(at + i)\n    if f.read(1) == b'\\0':\n        f.seek(at + i); f.write(b'\\xe5')",
+    );
+    fat_failure(&disk, "directory \"/EFI\" reuses cluster");
+}
+
+/// A file whose chain loops and whose entry claims 4 GiB: no gigabytes of
+/// output, no zip with a forged member, but an error.
+#[test]
+fn fat_file_loop_with_a_forged_size_is_an_error() {
+    let disk = build_disk(512);
+    fat_edit(
+        &disk,
+        "for pos, c, size in entries(b'BOOT    BIN'):\n    set_fat(c, c); set_size(pos, 0xffffffff)",
+    );
+    fat_failure(
+        &disk,
+        "claims 4294967295 bytes, more than the filesystem holds",
+    );
+    // A size that fits, on the same loop: the chain revisits its cluster.
+    fat_edit(
+        &disk,
+        "for pos, c, size in entries(b'BOOT    BIN'):\n    set_size(pos, 20 * cs)",
+    );
+    fat_failure(&disk, "BOOT.BIN\" reuses cluster");
+}
+
+/// Two files sharing clusters (cross-linked) would let a small image
+/// unpack to many times its size: refused like a loop.
+#[test]
+fn fat_cross_linked_files_are_an_error() {
+    let disk = build_disk(512);
+    fat_edit(
+        &disk,
+        "[(p1, c1, s1), (p2, c2, s2)] = entries(b'BOOT    BIN')\nf.seek(p2 + 26); f.write(struct.pack('<H', c1 & 0xffff))\nf.seek(p2 + 20); f.write(struct.pack('<H', c1 >> 16))",
+    );
+    fat_failure(&disk, "reuses cluster");
+}
+
+/// Through the backup GPT header (primary damaged), a partition at LBA
+/// 2^55 + 2048: its byte offset wraps to 1 MiB, inside the ESP. Listing,
+/// extracting and packaging must all refuse it.
+#[test]
+fn backup_gpt_with_a_wrapping_offset_is_an_error() {
+    let disk = build_disk(512);
+    gpt_edit(
+        &disk.img,
+        512,
+        "first = (1 << 55) + 2048\n\
+         struct.pack_into('<16s16sQQ', be, 2 * 128, bytes(range(1, 17)), bytes(range(2, 18)), first, first + 4095)\n\
+         struct.pack_into('<Q', b, 48, 1 << 56)\n\
+         put(backup_lba, b, bel, be)\n\
+         p[0x30] ^= 0xff\nf.seek(512); f.write(p)",
+    );
+    let needle =
+        "backup GPT header's usable area ends at LBA 72057594037927936, past the end of the image";
+    expect_failure(&disk, &["list", p(&disk.img)], needle);
+    expect_failure(&disk, &["extract", p(&disk.img), "-p", "3"], needle);
+    expect_failure(
+        &disk,
+        &["asahi-package", p(&disk.img), "--esp", "3", "--root", "2"],
+        needle,
+    );
+}
+
+/// Newlines, CR, ESC and NUL in a partition name stay visible escapes in
+/// `list` and in an error line: one line each, no terminal control.
+#[test]
+fn hostile_partition_names_are_escaped() {
+    let disk = build_disk(512);
+    gpt_edit(
+        &disk.img,
+        512,
+        "name = 'E\\nS\\rP\\x1b[2J\\x00x'.encode('utf-16-le')\n\
+         for e in (pe, be):\n    e[56:128] = (name + bytes(72))[:72]\n\
+         put(1, p, pel, pe); put(backup_lba, b, bel, be)",
+    );
+    let text = ok(&carve(&["list", p(&disk.img)]));
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("1 "))
+        .unwrap();
+    assert!(row.contains("E\\nS\\rP\\x1b[2J"), "{text}");
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+    let out = carve(&[
+        "extract",
+        p(&disk.img),
+        "-p",
+        "nothing",
+        "-o",
+        "/nonexistent/x",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.contains("1 E\\nS\\rP\\x1b[2J"), "{stderr:?}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\0'),
+        "{stderr:?}"
+    );
+}
+
+/// Argument errors are one line with the tool's name and exit 2; --help
+/// and --version are clap's own text, exit 0.
+#[test]
+fn argument_errors_are_one_line() {
+    for tool in [
+        "carve-partitions",
+        "mkimage",
+        "gen-installer-data",
+        "deterministic-copy",
+    ] {
+        for args in [&["--bogus\nx"][..], &[][..]] {
+            let out = run(Command::new(bin(tool)).args(args));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{tool} {args:?}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{tool} {args:?}: {stderr:?}");
+            assert!(stderr.starts_with(&format!("{tool}: error: ")), "{stderr}");
+            assert!(
+                stderr
+                    .trim_end()
+                    .ends_with(&format!("(see '{tool} --help')")),
+                "{stderr}"
+            );
+        }
+        for flag in ["--help", "--version"] {
+            let out = run(Command::new(bin(tool)).arg(flag));
+            assert_eq!(out.status.code(), Some(0), "{tool} {flag}");
+            assert!(out.stderr.is_empty());
+            assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= 1);
+        }
+    }
+    let out = carve(&["list", "x", "--sector-size", "7"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value '7' for '--sector-size"));
 }

@@ -722,3 +722,24 @@ fn merge_replaces_orders_prunes_and_is_idempotent() {
         .unwrap();
     assert_ok(&o);
 }
+
+/// Names, keys and values with newlines, CR, ESC or NUL: every problem stays
+/// on its own line and no control character reaches the terminal.
+#[test]
+fn hostile_json_strings_stay_on_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("installer_data.json");
+    let mut e = spec_entry("4096B");
+    e["name"] = json!("Nix\nOS\r\u{1b}[2J\u{0}");
+    e["partitions"][0]["size"] = json!(536870912);
+    e["partitions"][0]["type"] = json!("EFI\nx\u{1b}]0;title\u{7}");
+    std::fs::write(&data, json!({"os_list": [e]}).to_string()).unwrap();
+    let err = assert_fails(&run(&["check", data.to_str().unwrap()]), &["Nix\\nOS\\r"]);
+    assert!(!err.contains(['\u{1b}', '\r', '\u{0}', '\u{7}']), "{err:?}");
+    for line in err.lines() {
+        assert!(
+            line.contains("os_list[0]") || line.contains("problem(s)"),
+            "{err}"
+        );
+    }
+}

@@ -55,9 +55,10 @@ pub fn default_manifest_path(output: &Path) -> PathBuf {
 
 pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
     let file = File::open(image).ctx("open disk image", image)?;
+    let input = crate::guard::InputStamp::of(&file, image)?;
     let table = read_table_with_sector_size(image, &file, opts.sector_size)?;
     for w in &table.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::escape::Escaped(w));
     }
     let esp = table.select(&opts.esp)?;
     let root = table.select(&opts.root)?;
@@ -116,9 +117,11 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
                 add_fat_file(&mut zip, &fs, image, e, stamp, opts, &zerr)?
             });
         }
-        members.push(add_root_image(
-            &mut zip, &file, image, root, stamp, opts, &zerr,
-        )?);
+        // A read that failed because the image shrank says so.
+        members.push(
+            add_root_image(&mut zip, &file, image, root, stamp, opts, &zerr)
+                .or_else(|e| input.unchanged(&file, image).and(Err(e)))?,
+        );
         let buffered = zip.finish().map_err(zerr)?;
         let sink = buffered
             .into_inner()
@@ -152,7 +155,10 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
         .file_mut()
         .write_all(manifest.to_json().as_bytes())
         .ctx("write", &manifest_path)?;
-    // Both or neither: a zip without its manifest must not survive.
+    input.unchanged(&file, image)?;
+    // Both or neither: a zip without its manifest must not survive; and both
+    // from one run when two write the same names at once.
+    let _lock = crate::guard::lock_dir(opts.output.parent().unwrap_or(Path::new(".")))?;
     zip_file.commit()?;
     if let Err(e) = manifest_file.commit() {
         let _ = std::fs::remove_file(&opts.output);
@@ -254,6 +260,7 @@ fn add_fat_file<W: Write>(
                 tee: &mut tee,
                 inner: &mut enc,
             },
+            &opts.output,
         )?;
         enc.finish().ctx("write", &opts.output)?;
     }

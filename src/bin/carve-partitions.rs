@@ -137,5 +137,8 @@ fn run(cli: Cli) -> nixos_image_tools::Result<()> {
 }
 
 fn main() -> ExitCode {
-    exit_with("carve-partitions", run(Cli::parse()))
+    match nixos_image_tools::cli::parse("carve-partitions") {
+        Ok(cli) => exit_with("carve-partitions", run(cli)),
+        Err(code) => code,
+    }
 }

@@ -29,7 +29,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match nixos_image_tools::cli::parse("deterministic-copy") {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     exit_with("deterministic-copy", run(cli))
 }
 

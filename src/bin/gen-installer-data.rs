@@ -83,7 +83,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let result = match Cli::parse().command {
+    let cli: Cli = match nixos_image_tools::cli::parse("gen-installer-data") {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let result = match cli.command {
         Command::Entry {
             manifest,
             name,

@@ -19,7 +19,10 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    let a = Args::parse();
+    let a: Args = match nixos_image_tools::cli::parse("mkimage") {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     nixos_image_tools::error::exit_with(
         "mkimage",
         nixos_image_tools::mkimage::run(&nixos_image_tools::mkimage::Options {

@@ -15,7 +15,7 @@ pub fn open_table(image: &Path, sector_size: Option<u32>) -> Result<(File, Parti
     let file = File::open(image).ctx("open disk image", image)?;
     let table = read_table_with_sector_size(image, &file, sector_size)?;
     for w in &table.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::escape::Escaped(w));
     }
     Ok((file, table))
 }
@@ -30,7 +30,7 @@ pub fn list(image: &Path, sector_size: Option<u32>, json: bool) -> Result<String
     }
     let mut out = format!(
         "{}: {}, {}-byte sectors, {} bytes{}\n",
-        image.display(),
+        crate::escape::line(&image.to_string_lossy()),
         match table.table {
             crate::partition_table::TableKind::Gpt => "GPT",
             crate::partition_table::TableKind::Mbr => "MBR",
@@ -62,7 +62,7 @@ pub fn list(image: &Path, sector_size: Option<u32>, json: bool) -> Result<String
         out.push_str(&format!(
             "{:>3}  {:<16} {:<12} {:>12} {:>12} {:>14} {:>14}  {:<36}  {}\n",
             p.index,
-            if p.name.is_empty() { "-" } else { &p.name },
+            crate::escape::Escaped(if p.name.is_empty() { "-" } else { &p.name }),
             p.type_alias.unwrap_or("-"),
             p.first_lba,
             p.last_lba,
@@ -85,6 +85,7 @@ pub fn extract(
     sector_size: Option<u32>,
 ) -> Result<u64> {
     let (file, table) = open_table(image, sector_size)?;
+    let stamp = crate::guard::InputStamp::of(&file, image)?;
     let part = table.select(selector)?;
     let out = AtomicFile::create(output)?;
     out.file().set_len(part.size).ctx("size", output)?;
@@ -93,8 +94,10 @@ pub fn extract(
         crate::io::sparse::copy_range_sparse(&file, part.offset, out.file(), 0, part.size, |n| {
             progress.set(n)
         })
-        .ctx("copy the partition into", output)?;
+        .ctx("copy the partition into", output)
+        .or_else(|e| stamp.unchanged(&file, image).and(Err(e)))?;
     progress.finish();
+    stamp.unchanged(&file, image)?;
     out.commit()?;
     Ok(copied)
 }
@@ -111,6 +114,7 @@ pub fn unpack(
 ) -> Result<usize> {
     use std::os::unix::fs::PermissionsExt;
     let (file, table) = open_table(image, sector_size)?;
+    let input = crate::guard::InputStamp::of(&file, image)?;
     let part = table.select(selector)?;
     let fs = fatread::open(
         image,
@@ -133,7 +137,7 @@ pub fn unpack(
                 .ctx("set permissions on", &dest)?;
         } else {
             let mut f = File::create(&dest).ctx("create", &dest)?;
-            fatread::copy_file(&fs, image, e, &mut f)?;
+            fatread::copy_file(&fs, image, e, &mut f, &dest)?;
             f.set_permissions(std::fs::Permissions::from_mode(0o644))
                 .ctx("set permissions on", &dest)?;
         }
@@ -148,6 +152,7 @@ pub fn unpack(
     filetime::set_file_times(dir.path(), stamp, stamp).ctx("set times on", output)?;
     let n = entries.len();
     drop(fs);
+    input.unchanged(&file, image)?;
     dir.commit()?;
     Ok(n)
 }

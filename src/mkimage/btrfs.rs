@@ -19,6 +19,10 @@ use std::path::Path;
 /// btrfs-progs from which `mkfs.btrfs --subvol` exists.
 pub const MIN_SUBVOL: &[u32] = &[6, 12];
 
+/// btrfs-progs from which `mkfs.btrfs --device-uuid` exists (every btrfs
+/// build passes it; older ones answered with their whole usage text).
+pub const MIN_DEVICE_UUID: &[u32] = &[6, 5];
+
 /// What differs between two builds of the same tree with btrfs-progs 6.14,
 /// every identifier given (measured by tests/mkimage.rs
 /// `btrfs_reproducibility`, which maps each differing byte to its structure).

@@ -85,7 +85,7 @@ struct Ctx<'a> {
 }
 
 fn say(msg: &str) {
-    eprintln!("mkimage: {msg}");
+    eprintln!("mkimage: {}", crate::escape::Escaped(msg));
 }
 
 pub fn run(opts: &Options) -> Result<()> {
@@ -107,7 +107,7 @@ pub fn run(opts: &Options) -> Result<()> {
                 "{} is older than 1.47.1 and copies inode times from the source tree instead of SOURCE_DATE_EPOCH: the image will not be reproducible",
                 t.version_line
             );
-            eprintln!("mkimage: warning: {w}");
+            eprintln!("mkimage: warning: {}", crate::escape::Escaped(&w));
             warnings.push(w);
             reproducible = false;
         }
@@ -134,6 +134,17 @@ pub fn run(opts: &Options) -> Result<()> {
                 }
             }
         }
+        // After the subvolume check, which names the layout field.
+        if !tools::version_at_least(&t.version, btrfs::MIN_DEVICE_UUID) {
+            return Err(Error::tool(
+                "mkfs.btrfs",
+                format!(
+                    "{} is \"{}\", which has no --device-uuid: mkimage needs btrfs-progs 6.5 or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
+                    t.path.display(),
+                    t.version_line
+                ),
+            ));
+        }
         reproducible = false;
         Some(t)
     } else {
@@ -158,6 +169,14 @@ pub fn run(opts: &Options) -> Result<()> {
     // gap for the firmware); the disk ends with the backup GPT (if any),
     // rounded up to 1 MiB when the size is auto.
     let (first_lba, end_reserved) = reserved_sectors(layout.table, layout.sector_size);
+    // Checked: sizes come from the layout, and a wrapped sum would place
+    // partitions on top of each other.
+    let too_large = |at: String| {
+        Error::layout(
+            opts.layout,
+            format!("{at}: the disk would be larger than 2^64 bytes"),
+        )
+    };
     let mut cursor = first_lba * ss;
     for p in &mut planned {
         p.offset = match p.spec.start {
@@ -173,9 +192,16 @@ pub fn run(opts: &Options) -> Result<()> {
             Some(start) => start,
             None => align_up(cursor, ALIGN),
         };
-        cursor = p.offset + p.size;
+        cursor = p
+            .offset
+            .checked_add(p.size)
+            .filter(|_| p.offset != u64::MAX)
+            .ok_or_else(|| too_large(format!("partitions[{}].size", p.spec.index - 1)))?;
     }
-    let needed_disk = cursor + end_reserved * ss;
+    let needed_disk = cursor
+        .checked_add(end_reserved * ss)
+        .filter(|&n| align_up(n, ALIGN) != u64::MAX)
+        .ok_or_else(|| too_large("partitions".into()))?;
     let (disk_size, disk_origin) = match layout.size {
         SizeSpec::Auto => (align_up(needed_disk, ALIGN), "auto"),
         SizeSpec::Bytes(b) if b < needed_disk => {

@@ -165,12 +165,16 @@ impl GptReader<'_> {
 
     fn header(&self, ss: u32, lba: u64) -> Result<GptHeader, String> {
         let where_ = if lba == 1 { "primary" } else { "backup" };
-        let offset = lba * u64::from(ss);
-        if offset + u64::from(ss) > self.image_size {
+        let offset = lba.checked_mul(u64::from(ss));
+        if offset
+            .and_then(|o| o.checked_add(u64::from(ss)))
+            .map_or(true, |end| end > self.image_size)
+        {
             return Err(format!(
                 "the {where_} GPT header at LBA {lba} lies past the end of the image"
             ));
         }
+        let offset = offset.unwrap_or_default();
         let b = read_at(self.path, self.file, offset, ss as usize).map_err(|e| e.to_string())?;
         if &b[0..8] != GPT_SIGNATURE {
             return Err(format!("no {where_} GPT header at LBA {lba}"));
@@ -216,9 +220,22 @@ impl GptReader<'_> {
                 hdr.num_entries, hdr.entry_size
             ));
         }
-        if hdr.first_usable > hdr.last_usable + 1 {
+        if hdr.first_usable > hdr.last_usable.saturating_add(1) {
             return Err(format!(
                 "the {where_} GPT header's usable area is empty or reversed"
+            ));
+        }
+        // Primary and backup alike: the usable area must lie inside the image
+        // (the primary is also checked for truncation against its backup's
+        // position, see check_not_truncated).
+        let usable_end = hdr
+            .last_usable
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(u64::from(ss)));
+        if usable_end.map_or(true, |end| end > self.image_size) {
+            return Err(format!(
+                "the {where_} GPT header's usable area ends at LBA {}, past the end of the image ({} bytes)",
+                hdr.last_usable, self.image_size
             ));
         }
         Ok(hdr)
@@ -226,8 +243,11 @@ impl GptReader<'_> {
 
     fn entries(&self, ss: u32, h: &GptHeader) -> Result<Vec<u8>, String> {
         let len = u64::from(h.num_entries) * u64::from(h.entry_size);
-        let offset = h.entries_lba * u64::from(ss);
-        if offset + len > self.image_size {
+        let offset = h.entries_lba.saturating_mul(u64::from(ss));
+        if offset
+            .checked_add(len)
+            .map_or(true, |end| end > self.image_size)
+        {
             return Err(format!(
                 "the GPT entry array at LBA {} runs past the end of the image (truncated?)",
                 h.entries_lba
@@ -335,23 +355,44 @@ fn finish_partitions(
                 ),
             ));
         }
-        p.offset = p.first_lba * ss64;
-        p.size = (p.last_lba - p.first_lba + 1) * ss64;
-        if p.offset + p.size > image_size {
+        // Checked: LBAs come from the image, and a wrapped product would
+        // point into another partition.
+        let overflow = |field: &str| {
+            Error::table(
+                path,
+                format!(
+                    "partition {}: its {field} does not fit in 64 bits (first LBA {}, last LBA {}): the table is damaged",
+                    p.index, p.first_lba, p.last_lba
+                ),
+            )
+        };
+        p.offset = p
+            .first_lba
+            .checked_mul(ss64)
+            .ok_or_else(|| overflow("byte offset"))?;
+        p.size = (p.last_lba - p.first_lba)
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(ss64))
+            .ok_or_else(|| overflow("byte size"))?;
+        let end = p
+            .offset
+            .checked_add(p.size)
+            .ok_or_else(|| overflow("end byte"))?;
+        if end > image_size {
             return Err(Error::table(
                 path,
                 format!(
-                    "partition {} ends at byte {}, past the end of the image ({image_size} bytes): the image is truncated or its table is wrong",
+                    "partition {} ends at byte {end}, past the end of the image ({image_size} bytes): the image is truncated or its table is wrong",
                     p.index,
-                    p.offset + p.size
                 ),
             ));
         }
     }
+    // On byte ranges: what is read is bytes.
     let mut by_start: Vec<&Partition> = parts.iter().collect();
-    by_start.sort_by_key(|p| p.first_lba);
+    by_start.sort_by_key(|p| p.offset);
     for w in by_start.windows(2) {
-        if w[1].first_lba <= w[0].last_lba {
+        if w[1].offset < w[0].offset + w[0].size {
             return Err(Error::table(
                 path,
                 format!(
@@ -467,4 +508,67 @@ fn looks_like_filesystem(file: &File, start: u64) -> bool {
     let ext = file.read_exact_at(&mut sb, start + 1024 + 56).is_ok() && sb == [0x53, 0xEF];
     let bt = file.read_exact_at(&mut btrfs, start + 0x10040).is_ok() && &btrfs == b"_BHRfS_M";
     fat || ext || bt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(index: u32, first_lba: u64, last_lba: u64) -> Partition {
+        let part_type = PartType::Mbr(0x83);
+        Partition {
+            index,
+            name: String::new(),
+            type_id: part_type.id_string(),
+            type_alias: None,
+            unique_guid: None,
+            first_lba,
+            last_lba,
+            offset: 0,
+            size: 0,
+            part_type,
+        }
+    }
+
+    /// LBA 2^55 at 512-byte sectors wrapped to byte 0 + 1 MiB: inside the
+    /// ESP. It must be an error naming the field, never an offset.
+    #[test]
+    fn byte_offsets_that_overflow_are_errors() {
+        let path = Path::new("disk.img");
+        let cases = [
+            (part(3, (1 << 55) + 2048, (1 << 55) + 4095), "byte offset"),
+            (part(3, 2048, u64::MAX), "byte size"),
+            (part(3, (1 << 55) - 1, 1 << 55), "end byte"),
+        ];
+        for (p, field) in cases {
+            let err = finish_partitions(path, vec![p], 512, 1 << 40)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(field), "{err}");
+            assert!(err.contains("does not fit in 64 bits"), "{err}");
+        }
+        let ok = finish_partitions(path, vec![part(1, 2048, 4095)], 512, 4 << 20).unwrap();
+        assert_eq!((ok[0].offset, ok[0].size), (1 << 20, 1 << 20));
+    }
+
+    #[test]
+    fn overlaps_are_found_on_byte_ranges() {
+        let path = Path::new("disk.img");
+        let err = finish_partitions(
+            path,
+            vec![part(1, 2048, 4095), part(2, 4095, 6000)],
+            512,
+            8 << 20,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("overlap"), "{err}");
+        finish_partitions(
+            path,
+            vec![part(2, 4096, 6000), part(1, 2048, 4095)],
+            512,
+            8 << 20,
+        )
+        .unwrap();
+    }
 }

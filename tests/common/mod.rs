@@ -52,6 +52,25 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Text-like pseudo-random lines that deflate level 9 on one thread
+/// compresses slowly (seconds for 64 MiB): time to interrupt a run.
+pub fn slow_text(len: u64) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 77 == 76 {
+                b'\n'
+            } else {
+                alphabet[(x % 64) as usize]
+            }
+        })
+        .collect()
+}
+
 /// Deterministic pseudo-random bytes (no rand dependency).
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -312,9 +312,15 @@ done
 # and the ext4 image must be byte-identical to root's. The old way, mkimage
 # as that user on the root tree from its own derivation, must be refused.
 unpriv_uid=65534
+# The build user must reach the tools, and the clone's target/ may lie
+# under a directory others cannot enter (/root on a fresh machine): these
+# checks use a world-readable copy of the same binaries.
+sandbox_bin=$(mktemp -d /tmp/nit-tools.XXXXXX)
+chmod 755 "$sandbox_bin"
+cp "$tools_bin"/{mkimage,carve-partitions,gen-installer-data,deterministic-copy} "$sandbox_bin"/
 for fs in btrfs ext4; do
   if ! res=$(nix-build tests/nix/stand-in-packaging.nix --no-out-link \
-    --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
+    --argstr toolsBin "$sandbox_bin" --argstr toolsStamp "$tools_stamp" \
     --argstr extraPath "$extra_path" --argstr fs "$fs" -A image -A root 2>/dev/null); then
     fail "sandboxed image build ($fs): no stand-in image"
     continue
@@ -436,7 +442,7 @@ json.dump(layout, open(sys.argv[3], "w"))
 PY
   if setpriv --reuid="$unpriv_uid" --regid="$unpriv_uid" --clear-groups \
     env PATH="$extra_path:$PATH" SOURCE_DATE_EPOCH=1700000000 TMPDIR="$u/old" HOME="$u/old" \
-    "$tools_bin/mkimage" --layout "$u/old/layout.json" --output "$u/old/disk.img" >"$u/old.log" 2>&1; then
+    "$sandbox_bin/mkimage" --layout "$u/old/layout.json" --output "$u/old/disk.img" >"$u/old.log" 2>&1; then
     fail "old way: mkimage as a build user on a root-owned root tree should be refused ($fs)"
   elif grep -q "is owned by 0:0, not by the caller $unpriv_uid:$unpriv_uid" "$u/old.log"; then
     ok "old way: mkimage as a build user refuses the root-owned root tree derivation ($fs)"
@@ -445,6 +451,7 @@ PY
   fi
   rm -rf "$u"
 done
+rm -rf "$sandbox_bin"
 
 # --- 6. create-release on a scratch clone -------------------------------------------------
 scratch=$(mktemp -d)

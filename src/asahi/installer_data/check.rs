@@ -511,7 +511,7 @@ pub fn run(path: &Path, package: Option<&Path>) -> Result<()> {
         }
     }
     for p in &problems {
-        eprintln!("{p}");
+        eprintln!("{}", crate::escape::Escaped(p));
     }
     if problems.is_empty() {
         let with = package

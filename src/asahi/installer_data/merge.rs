@@ -92,6 +92,7 @@ pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<()> 
     // Problems of entries already published are reported, not fatal: merging
     // must still be able to push a fix on top of them.
     for p in check_data(&merged) {
+        let p = crate::escape::line(&p);
         eprintln!("gen-installer-data: warning: {}: {p}", into.display());
     }
     write_json(into, &merged)?;
@@ -100,6 +101,7 @@ pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<()> 
         .get(0)
         .map(|e| entry_label(0, e))
         .unwrap_or_default();
+    let top = crate::escape::line(&top);
     println!("{}: {count} entries, newest {top}", into.display());
     Ok(())
 }
