@@ -12,10 +12,7 @@
 //! name and renamed when complete.
 //!
 //! Identifiers not given in the layout are derived from its `seed` with
-//! `crate::ids::Seed` and these purposes (index = 1-based partition number):
-//! `disk-guid`, `mbr-signature`, `partition-guid/<index>`, `fs-uuid/<index>`,
-//! `ext4-hash-seed/<index>`, `fat-volume-id/<index>`,
-//! `btrfs-device-uuid/<index>`. Times come from SOURCE_DATE_EPOCH (default
+//! `crate::ids::Seed`, one [`crate::ids::Purpose`] each. Times come from SOURCE_DATE_EPOCH (default
 //! 1980-01-01, the earliest FAT time); ext4 inode times newer than it are
 //! clamped to it by e2fsprogs >= 1.47.1, older ones are kept (stage the tree
 //! with deterministic-copy to normalise them).
@@ -32,7 +29,7 @@ pub mod tools;
 use crate::epoch::{source_date_epoch_or, DOS_EPOCH};
 use crate::error::{Error, IoContext, Result};
 use crate::fat::write::{min_fat32_size, write_fat32, FatOptions};
-use crate::ids::Seed;
+use crate::ids::{Purpose, Seed};
 use crate::io::output::AtomicFile;
 use crate::partition_table::{reserved_sectors, write_table, NewPartition, TableKind, TableSpec};
 use crate::units::{align_up, human, MIB};
@@ -187,17 +184,19 @@ pub fn run(opts: &Options) -> Result<()> {
 
     // Identifiers.
     let disk_guid_id = (layout.table == TableKind::Gpt).then(|| {
-        let g = layout.disk_guid.unwrap_or_else(|| seed.guid("disk-guid"));
-        Id::new(g, layout.disk_guid.is_some(), "disk-guid".into())
+        let g = layout
+            .disk_guid
+            .unwrap_or_else(|| seed.guid(Purpose::DiskGuid));
+        Id::new(g, layout.disk_guid.is_some(), Purpose::DiskGuid)
     });
     let mbr_sig = layout
         .mbr_signature
-        .unwrap_or_else(|| seed.u32("mbr-signature"));
+        .unwrap_or_else(|| seed.u32(Purpose::MbrSignature));
     let mbr_sig_id = (layout.table == TableKind::Mbr).then(|| {
         Id::new(
             format!("0x{mbr_sig:08X}"),
             layout.mbr_signature.is_some(),
-            "mbr-signature".into(),
+            Purpose::MbrSignature,
         )
     });
 
@@ -217,7 +216,7 @@ pub fn run(opts: &Options) -> Result<()> {
             guid: p
                 .spec
                 .guid
-                .unwrap_or_else(|| seed.guid(&format!("partition-guid/{}", p.spec.index))),
+                .unwrap_or_else(|| seed.guid(Purpose::PartitionGuid(p.spec.index))),
             first_lba: p.offset / ss,
             last_lba: (p.offset + p.size) / ss - 1,
             bootable: p.spec.bootable,
@@ -226,7 +225,9 @@ pub fn run(opts: &Options) -> Result<()> {
     let spec = TableSpec {
         kind: layout.table,
         sector_size: layout.sector_size,
-        disk_guid: layout.disk_guid.unwrap_or_else(|| seed.guid("disk-guid")),
+        disk_guid: layout
+            .disk_guid
+            .unwrap_or_else(|| seed.guid(Purpose::DiskGuid)),
         mbr_signature: mbr_sig,
     };
     write_table(opts.output, image.file(), &spec, &new_parts)?;
@@ -272,13 +273,8 @@ pub fn run(opts: &Options) -> Result<()> {
                 SizeSpec::Auto => "auto",
                 SizeSpec::Bytes(_) => "given",
             },
-            guid: (layout.table == TableKind::Gpt).then(|| {
-                Id::new(
-                    np.guid,
-                    p.spec.guid.is_some(),
-                    format!("partition-guid/{i}"),
-                )
-            }),
+            guid: (layout.table == TableKind::Gpt)
+                .then(|| Id::new(np.guid, p.spec.guid.is_some(), Purpose::PartitionGuid(i))),
             bootable: p.spec.bootable,
             content,
         });
@@ -451,9 +447,9 @@ fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
                 }
             }
             let i = spec.index;
-            let uuid = uuid.unwrap_or_else(|| ctx.seed.guid(&format!("fs-uuid/{i}")));
+            let uuid = uuid.unwrap_or_else(|| ctx.seed.guid(Purpose::FsUuid(i)));
             let device_uuid =
-                device_uuid.unwrap_or_else(|| ctx.seed.guid(&format!("btrfs-device-uuid/{i}")));
+                device_uuid.unwrap_or_else(|| ctx.seed.guid(Purpose::BtrfsDeviceUuid(i)));
             say(&format!(
                 "partition {i} ({}): mkfs.btrfs --rootdir {}",
                 spec.name,
@@ -534,8 +530,8 @@ fn fill(
     let i = p.spec.index;
     let at = format!("partitions[{}]", i - 1);
     let fs_uuid = |given: &Option<crate::ids::Guid>| {
-        let purpose = format!("fs-uuid/{i}");
-        let g = given.unwrap_or_else(|| seed.guid(&purpose));
+        let purpose = Purpose::FsUuid(i);
+        let g = given.unwrap_or_else(|| seed.guid(purpose));
         (g, Id::new(g, given.is_some(), purpose))
     };
     let mut r = ContentReport {
@@ -561,8 +557,8 @@ fn fill(
             label,
             volume_id,
         } => {
-            let purpose = format!("fat-volume-id/{i}");
-            let opts = fat_options(p.spec, sector_size, seed.u32(&purpose), epoch);
+            let purpose = Purpose::FatVolumeId(i);
+            let opts = fat_options(p.spec, sector_size, seed.u32(purpose), epoch);
             r.volume_id = Some(Id::new(
                 format!("0x{:08X}", opts.volume_id),
                 volume_id.is_some(),
@@ -579,8 +575,8 @@ fn fill(
         } => {
             let tool = mke2fs.expect("found above");
             let (uuid, uuid_id) = fs_uuid(uuid);
-            let hs_purpose = format!("ext4-hash-seed/{i}");
-            let hs = hash_seed.unwrap_or_else(|| seed.guid(&hs_purpose));
+            let hs_purpose = Purpose::Ext4HashSeed(i);
+            let hs = hash_seed.unwrap_or_else(|| seed.guid(hs_purpose));
             r.uuid = Some(uuid_id);
             r.hash_seed = Some(Id::new(hs, hash_seed.is_some(), hs_purpose));
             r.label = label.clone();
@@ -629,11 +625,11 @@ fn fill(
             ..
         } => {
             let made = p.btrfs.as_ref().expect("made while planning");
-            r.uuid = Some(Id::new(made.uuid, uuid.is_some(), format!("fs-uuid/{i}")));
+            r.uuid = Some(Id::new(made.uuid, uuid.is_some(), Purpose::FsUuid(i)));
             r.device_uuid = Some(Id::new(
                 made.device_uuid,
                 device_uuid.is_some(),
-                format!("btrfs-device-uuid/{i}"),
+                Purpose::BtrfsDeviceUuid(i),
             ));
             r.label = label.clone();
             r.subvolumes = subvolumes.iter().map(|s| s.path.clone()).collect();
