@@ -58,7 +58,7 @@ impl Progress {
                 self.next_quarter * 25,
                 crate::units::human(pos),
                 crate::units::human(self.total),
-                pos as f64 / secs / f64::from(1 << 20)
+                pos as f64 / secs / crate::units::MIB as f64
             );
             self.next_quarter += 1;
         }

@@ -23,15 +23,15 @@ pub fn data_extents(file: &File, start: u64, len: u64) -> io::Result<Vec<Extent>
         let data = unsafe { libc::lseek(fd, pos as libc::off_t, libc::SEEK_DATA) };
         if data < 0 {
             let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                // ENXIO: no data at or after pos.
-                Some(libc::ENXIO) => break,
-                Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => {
-                    extents.push((pos, end - pos));
-                    break;
-                }
-                _ => return Err(err),
+            // ENXIO: no data at or after pos.
+            if err.raw_os_error() == Some(libc::ENXIO) {
+                break;
             }
+            if super::unsupported(&err) {
+                extents.push((pos, end - pos));
+                break;
+            }
+            return Err(err);
         }
         let data = data as u64;
         if data >= end {
@@ -102,17 +102,12 @@ fn copy_extent(
         };
         if n < 0 {
             let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EXDEV)
-                | Some(libc::ENOSYS)
-                | Some(libc::EOPNOTSUPP)
-                | Some(libc::EINVAL) => {
-                    return copy_by_reading(src, src_off, dst, dst_off, len - done, &mut |d| {
-                        on_progress(done + d)
-                    });
-                }
-                _ => return Err(err),
+            if super::unsupported(&err) {
+                return copy_by_reading(src, src_off, dst, dst_off, len - done, &mut |d| {
+                    on_progress(done + d)
+                });
             }
+            return Err(err);
         }
         if n == 0 {
             return Err(io::Error::new(

@@ -672,7 +672,9 @@ fn adopt_btrfs(
     let made = p.btrfs.as_mut().expect("found above");
     let temp = made.temp.as_ref().expect("not adopted yet");
     btrfs_grow::grow(temp.as_file(), p.size / 4096 * 4096)?;
-    if !insert_range(temp.as_file(), p.offset).ctx("insert space before", temp.path())? {
+    if !crate::io::fallocate::insert_range(temp.as_file(), p.offset)
+        .ctx("insert space before", temp.path())?
+    {
         return Ok(None);
     }
     let temp = made.temp.take().expect("checked above");
@@ -680,35 +682,6 @@ fn adopt_btrfs(
         .set_len(disk_size)
         .ctx("size the image", output)?;
     Ok(Some(AtomicFile::adopt(temp, output)))
-}
-
-/// Insert `len` bytes (a hole) at the start of `file`; Ok(false) when its
-/// filesystem cannot.
-#[cfg(target_os = "linux")]
-fn insert_range(file: &std::fs::File, len: u64) -> std::io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: fallocate on a valid descriptor; no memory is passed.
-    let r = unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_INSERT_RANGE,
-            0,
-            len as libc::off_t,
-        )
-    };
-    if r == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS) => Ok(false),
-        _ => Err(err),
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn insert_range(_file: &std::fs::File, _len: u64) -> std::io::Result<bool> {
-    Ok(false)
 }
 
 fn output_dir(output: &Path) -> PathBuf {
