@@ -22,6 +22,7 @@
 pub mod asahi;
 pub mod carve;
 pub mod deterministic_copy;
+pub mod diag;
 pub mod epoch;
 pub mod error;
 pub mod fat;

@@ -57,7 +57,7 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
     let file = File::open(image).ctx("open disk image", image)?;
     let table = read_table_with_sector_size(image, &file, opts.sector_size)?;
     for w in &table.warnings {
-        eprintln!("warning: {w}");
+        crate::diag::warn(w);
     }
     let esp = table.select(&opts.esp)?;
     let root = table.select(&opts.root)?;
@@ -193,17 +193,17 @@ fn select_entries(
     let lower: Vec<String> = excludes.iter().map(|e| e.to_lowercase()).collect();
     for (raw, ex) in extra.iter().zip(lower.iter().skip(DEFAULT_EXCLUDES.len())) {
         if !entries.iter().any(|e| e.path.to_lowercase() == *ex) {
-            eprintln!("warning: --exclude {raw:?} matches nothing on the ESP");
+            crate::diag::warn(format_args!("--exclude {raw:?} matches nothing on the ESP"));
         }
     }
     if let Some(fw) = entries
         .iter()
         .find(|e| e.path.eq_ignore_ascii_case("vendorfw"))
     {
-        eprintln!(
-            "warning: leaving {:?} out of the package: the installer copies the Mac's own firmware there",
+        crate::diag::warn(format_args!(
+            "leaving {:?} out of the package: the installer copies the Mac's own firmware there",
             fw.path
-        );
+        ));
     }
     Ok(entries
         .into_iter()

@@ -137,5 +137,5 @@ fn run(cli: Cli) -> nixos_image_tools::Result<()> {
 }
 
 fn main() -> ExitCode {
-    exit_with("carve-partitions", run(Cli::parse()))
+    exit_with("carve-partitions", || run(Cli::parse()))
 }

@@ -29,8 +29,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    exit_with("deterministic-copy", run(cli))
+    exit_with("deterministic-copy", || run(Cli::parse()))
 }
 
 fn run(mut cli: Cli) -> nixos_image_tools::Result<()> {
@@ -51,7 +50,7 @@ fn run(mut cli: Cli) -> nixos_image_tools::Result<()> {
         progress: terminal,
     })?;
     if terminal {
-        eprintln!("deterministic-copy: {report}");
+        nixos_image_tools::diag::note(report);
     }
     Ok(())
 }

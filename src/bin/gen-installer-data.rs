@@ -83,7 +83,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let result = match Cli::parse().command {
+    exit_with("gen-installer-data", || run(Cli::parse()))
+}
+
+fn run(cli: Cli) -> nixos_image_tools::Result<()> {
+    match cli.command {
         Command::Entry {
             manifest,
             name,
@@ -110,13 +114,13 @@ fn main() -> std::process::ExitCode {
                 icon,
             },
             &output,
-        ),
+        )?,
         Command::Merge {
             into,
             entries,
             keep,
-        } => merge::run(&into, &entries, keep),
-        Command::Check { file, package } => check::run(&file, package.as_deref()),
-    };
-    exit_with("gen-installer-data", result)
+        } => print!("{}", merge::run(&into, &entries, keep)?),
+        Command::Check { file, package } => print!("{}", check::run(&file, package.as_deref())?),
+    }
+    Ok(())
 }

@@ -19,13 +19,13 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    let a = Args::parse();
-    nixos_image_tools::error::exit_with(
-        "mkimage",
-        nixos_image_tools::mkimage::run(&nixos_image_tools::mkimage::Options {
-            layout: &a.layout,
-            output: &a.output,
-            report: a.report.as_deref(),
-        }),
-    )
+    nixos_image_tools::error::exit_with("mkimage", || run(Args::parse()))
+}
+
+fn run(a: Args) -> nixos_image_tools::Result<()> {
+    nixos_image_tools::mkimage::run(&nixos_image_tools::mkimage::Options {
+        layout: &a.layout,
+        output: &a.output,
+        report: a.report.as_deref(),
+    })
 }

@@ -122,7 +122,7 @@ fn derive(seed: &Seed, given: Option<Guid>, purpose: Purpose) -> (Guid, Id) {
 }
 
 fn say(msg: &str) {
-    eprintln!("mkimage: {msg}");
+    crate::diag::note(msg);
 }
 
 pub fn run(opts: &Options) -> Result<()> {
@@ -144,7 +144,7 @@ pub fn run(opts: &Options) -> Result<()> {
                 "{} is older than 1.47.1 and copies inode times from the source tree instead of SOURCE_DATE_EPOCH: the image will not be reproducible",
                 t.version_line
             );
-            eprintln!("mkimage: warning: {w}");
+            crate::diag::warn(&w);
             warnings.push(w);
             reproducible = false;
         }

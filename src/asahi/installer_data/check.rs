@@ -465,7 +465,8 @@ fn directory_order_problems(members: &[PkgMember]) -> Vec<String> {
 
 /// `gen-installer-data check`: print one line per problem on stderr; the
 /// returned error is the summary line.
-pub fn run(path: &Path, package: Option<&Path>) -> Result<()> {
+/// Check `path` (and `package`); the summary line for stdout when it passes.
+pub fn run(path: &Path, package: Option<&Path>) -> Result<String> {
     let data = read_json(path)?;
     let shown = path.display().to_string();
     let mut problems: Vec<String> = check_data(&data)
@@ -511,14 +512,13 @@ pub fn run(path: &Path, package: Option<&Path>) -> Result<()> {
         }
     }
     for p in &problems {
-        eprintln!("{p}");
+        crate::diag::note(p);
     }
     if problems.is_empty() {
         let with = package
             .map(|z| format!(" (package {} checked)", z.display()))
             .unwrap_or_default();
-        println!("{shown}: {} entries OK{with}", entries.len());
-        Ok(())
+        Ok(format!("{shown}: {} entries OK{with}\n", entries.len()))
     } else {
         Err(Error::InstallerData(format!(
             "{shown}: {} problem(s) the installer would trip on (listed above)",

@@ -108,10 +108,10 @@ fn resolve_package(url: &str, manifest: &Manifest) -> Result<String> {
     }
     let file = package_file_name(&resolved);
     if file != manifest.package {
-        eprintln!(
-            "gen-installer-data: warning: --package-url names {file:?} but the manifest describes {:?}",
+        crate::diag::warn(format_args!(
+            "--package-url names {file:?} but the manifest describes {:?}",
             manifest.package
-        );
+        ));
     }
     Ok(resolved)
 }
