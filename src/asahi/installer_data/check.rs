@@ -5,7 +5,8 @@
 //! (`choose_ipsw`, `ipsw.version in supported_fw`) and Python's `zipfile`.
 
 use super::zip_members::{read_zip, PkgMember};
-use super::{firmware, parse_installer_size, read_json, KNOWN_FW, READABLE_METHODS};
+use super::{firmware, parse_installer_size, read_json};
+use crate::asahi::{IMAGE_ALIGN, KNOWN_FW, READABLE_METHODS};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -309,9 +310,9 @@ pub fn check_package(entry: &Value, members: &[PkgMember]) -> Vec<String> {
             match file(image) {
                 None => p.push(format!("{at}.image {image:?} is not a file in the package")),
                 Some(m) => {
-                    if m.size % 4096 != 0 {
+                    if m.size % IMAGE_ALIGN != 0 {
                         p.push(format!(
-                            "{at}.image {image:?} is {} bytes, not a multiple of 4096: the installer aborts (\"must be a multiple of 4KiB\")",
+                            "{at}.image {image:?} is {} bytes, not a multiple of {IMAGE_ALIGN}: the installer aborts (\"must be a multiple of 4KiB\")",
                             m.size
                         ));
                     }
