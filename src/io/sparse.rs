@@ -161,27 +161,25 @@ mod tests {
     use super::*;
     use std::os::unix::fs::FileExt;
 
+    /// A new empty file of `len` bytes (a hole), open for reading and writing.
+    fn sparse_file(path: &std::path::Path, len: u64) -> File {
+        let f = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .unwrap();
+        f.set_len(len).unwrap();
+        f
+    }
+
     #[test]
     fn copies_data_and_keeps_holes() {
         let dir = tempfile::tempdir().unwrap();
-        let src = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.path().join("src"))
-            .unwrap();
-        src.set_len(64 << 20).unwrap();
+        let src = sparse_file(&dir.path().join("src"), 64 << 20);
         src.write_all_at(&[7u8; 8192], 1 << 20).unwrap();
         src.write_all_at(&[9u8; 4096], 40 << 20).unwrap();
-        let dst = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.path().join("dst"))
-            .unwrap();
-        dst.set_len(32 << 20).unwrap();
+        let dst = sparse_file(&dir.path().join("dst"), 32 << 20);
         let copied = copy_range_sparse(&src, 16 << 20, &dst, 0, 32 << 20, |_| {}).unwrap();
         assert_eq!(copied, 4096);
         let mut b = [0u8; 4096];
