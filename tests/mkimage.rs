@@ -4,8 +4,10 @@
 //! Linux only: it drives Linux tools (and Linux-only system calls).
 #![cfg(target_os = "linux")]
 
-#[path = "common/trixie.rs"]
-mod trixie;
+mod common;
+
+use common::require as need;
+use common::trixie;
 
 use nixos_image_tools::partition_table::read_table;
 use std::fs;
@@ -14,16 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const EPOCH: &str = "1700000000";
-
-fn need(cmd: &str, package: &str) {
-    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .any(|d| d.join(cmd).exists());
-    assert!(
-        found,
-        "{cmd} not found: install the Debian package {package}"
-    );
-}
 
 fn mkimage_cmd(layout: &Path, out: &Path, report: Option<&Path>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mkimage"));
