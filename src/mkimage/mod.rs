@@ -446,3 +446,69 @@ fn output_dir(output: &Path) -> PathBuf {
         _ => PathBuf::from("."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(seed: &Seed) -> Ctx<'_> {
+        Ctx {
+            owner: OwnerPolicy::current(),
+            sector_size: 4096,
+            epoch: DOS_EPOCH,
+            seed,
+            mke2fs: None,
+            mkfs_btrfs: None,
+            out_dir: PathBuf::from("."),
+        }
+    }
+
+    #[test]
+    fn derived_ids_record_their_purpose() {
+        let seed = Seed::new("s");
+        let (g, id) = derive(&seed, None, Purpose::FsUuid(2));
+        assert_eq!(g, seed.guid(Purpose::FsUuid(2)));
+        assert_eq!((id.origin, id.purpose.as_str()), ("derived", "fs-uuid/2"));
+        let given = Guid::parse("C12A7328-F81F-11D2-BA4B-00A0C93EC93B").unwrap();
+        let (g, id) = derive(&seed, Some(given), Purpose::FsUuid(2));
+        assert_eq!((g, id.origin), (given, "given"));
+    }
+
+    /// Planning sizes raw and empty partitions without touching an image.
+    #[test]
+    fn plan_sizes_and_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("raw.img"), vec![1u8; 5000]).unwrap();
+        let layout = |parts: &str| {
+            Layout::parse(
+                Path::new("l.json"),
+                &format!(
+                    r#"{{"table":"gpt","sectorSize":4096,"seed":"s","partitions":[{parts}]}}"#
+                ),
+                dir.path(),
+            )
+            .unwrap()
+        };
+        let seed = Seed::new("s");
+        let l = layout(
+            r#"{"type":"linux","content":{"fs":"raw","image":"raw.img"}},
+               {"type":"linux","size":"2MiB"}"#,
+        );
+        let p = plan(&l.partitions[0], &ctx(&seed)).unwrap();
+        assert_eq!(p.size, ALIGN);
+        assert!(p.content.is_some_and(|c| !c.adoptable()));
+        let p = plan(&l.partitions[1], &ctx(&seed)).unwrap();
+        assert_eq!(p.size, 2 * MIB);
+        assert!(p.content.is_none());
+
+        let l = layout(r#"{"type":"linux","size":4096,"content":{"fs":"raw","image":"raw.img"}}"#);
+        let e = plan(&l.partitions[0], &ctx(&seed))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("partitions[0]: raw image") && e.contains("904 bytes missing"),
+            "{e}"
+        );
+    }
+}
