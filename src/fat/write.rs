@@ -213,30 +213,37 @@ fn min_size_of(root: &Dir, has_label: bool, sector_size: u32) -> Result<u64> {
     }
 }
 
+/// The longest FAT volume label.
+pub const MAX_LABEL: usize = 11;
+/// Printable ASCII characters a FAT volume label cannot hold.
+pub const LABEL_FORBIDDEN: &str = "*?.,;:/\\|+=<>[]\"";
+
+/// Whether `c` may stand in a FAT volume label.
+pub fn label_char_ok(c: char) -> bool {
+    (' '..='~').contains(&c) && !LABEL_FORBIDDEN.contains(c)
+}
+
 /// The label as stored (upper-case, space-padded), or None for no label.
-fn label_bytes(label: &str) -> Result<Option<[u8; 11]>> {
+fn label_bytes(label: &str) -> Result<Option<[u8; MAX_LABEL]>> {
     let trimmed = label.trim_end_matches(' ');
     if trimmed.is_empty() {
         return Ok(None);
     }
     let bad = |why: &str| {
         Err(Error::Fat(format!(
-            "FAT volume label {label:?} {why}: use at most 11 printable ASCII characters other than *?.,;:/\\|+=<>[]\""
+            "FAT volume label {label:?} {why}: use at most {MAX_LABEL} printable ASCII characters other than {LABEL_FORBIDDEN}"
         )))
     };
-    if trimmed.len() > 11 {
-        return bad("is longer than 11 characters");
+    if trimmed.len() > MAX_LABEL {
+        return bad(&format!("is longer than {MAX_LABEL} characters"));
     }
     if trimmed.starts_with(' ') {
         return bad("starts with a space");
     }
-    if let Some(c) = trimmed
-        .chars()
-        .find(|&c| !(' '..='~').contains(&c) || "*?.,;:/\\|+=<>[]\"".contains(c))
-    {
+    if let Some(c) = trimmed.chars().find(|&c| !label_char_ok(c)) {
         return bad(&format!("contains {c:?}"));
     }
-    let mut out = [b' '; 11];
+    let mut out = [b' '; MAX_LABEL];
     for (o, b) in out.iter_mut().zip(trimmed.bytes()) {
         *o = b.to_ascii_uppercase();
     }

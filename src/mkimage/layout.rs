@@ -494,13 +494,13 @@ fn content(path: &Path, base: &Path, at: &str, c: RawContent) -> Result<Content>
             source: {
                 let source = tree(vfat::MAX_LABEL)?;
                 if let Some(l) = &c.label {
-                    if !l
-                        .bytes()
-                        .all(|b| (0x20..0x7f).contains(&b) && !b"\"*+,./:;<=>?[\\]|".contains(&b))
-                    {
+                    if !l.chars().all(crate::fat::write::label_char_ok) {
                         return Err(err(
                             "label",
-                            format!("{l:?} has characters a FAT label cannot hold: use printable ASCII without \"*+,./:;<=>?[\\]|"),
+                            format!(
+                                "{l:?} has characters a FAT label cannot hold: use printable ASCII without {}",
+                                crate::fat::write::LABEL_FORBIDDEN
+                            ),
                         ));
                     }
                 }

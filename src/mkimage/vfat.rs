@@ -10,8 +10,7 @@ use crate::io::output::AtomicFile;
 use crate::units::{align_up, human, MIB};
 use std::path::PathBuf;
 
-/// The longest FAT volume label, in bytes.
-pub const MAX_LABEL: usize = 11;
+pub use crate::fat::write::MAX_LABEL;
 
 /// `"content": {"fs": "vfat", ...}` as validated by the layout.
 #[derive(Clone, Debug)]
