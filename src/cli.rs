@@ -5,6 +5,18 @@
 use clap::error::ErrorKind;
 use std::process::ExitCode;
 
+/// A binary's whole `main`: parse the arguments (one line and exit 2 when
+/// they are wrong), then run with them ([`crate::error::exit_with`]).
+pub fn main<T: clap::Parser>(
+    program: &'static str,
+    run: impl FnOnce(T) -> crate::Result<()>,
+) -> ExitCode {
+    match parse(program) {
+        Ok(args) => crate::error::exit_with(program, || run(args)),
+        Err(code) => code,
+    }
+}
+
 /// Parse the arguments, or say what is wrong in one line and return the exit
 /// status to end with.
 pub fn parse<T: clap::Parser>(program: &str) -> Result<T, ExitCode> {

@@ -84,13 +84,17 @@ impl<T> IoContext<T> for std::io::Result<T> {
     }
 }
 
-/// Entry point shared by the binaries: run, print one line on failure, exit 1.
-pub fn exit_with(program: &str, result: Result<()>) -> std::process::ExitCode {
-    match result {
+/// Entry point shared by the binaries: name the program for every
+/// diagnostic ([`crate::diag`]), run, print one line on failure, exit 1.
+pub fn exit_with(
+    program: &'static str,
+    run: impl FnOnce() -> Result<()>,
+) -> std::process::ExitCode {
+    crate::diag::set_program(program);
+    match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            // Messages quote names from the input: keep them on one line.
-            eprintln!("{program}: error: {}", crate::escape::line(&e.to_string()));
+            crate::diag::error(e);
             std::process::ExitCode::FAILURE
         }
     }

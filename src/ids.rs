@@ -1,7 +1,7 @@
 //! GUIDs and every identifier derived from a build's seed.
 //!
 //! Derivation (stable, documented in the README): for an identifier with
-//! purpose `P` (e.g. `disk-guid`, `partition-guid/2`, `fs-uuid/2`),
+//! purpose `P` (a [`Purpose`], e.g. `disk-guid`, `partition-guid/2`),
 //! `bytes = SHA-256("nixos-image-tools/v1\0" || seed || "\0" || P)`; a GUID or
 //! UUID takes the first 16 bytes with the RFC 9562 version-4 and variant bits
 //! set (so tools that check them are content); a 32-bit id (FAT volume id, MBR
@@ -83,6 +83,35 @@ impl serde::Serialize for Guid {
     }
 }
 
+/// What a derived identifier is for. Its text is hashed into the identifier,
+/// so it is written here once: a changed letter would silently change
+/// identifiers the README promises are stable. `u32` is the 1-based
+/// partition number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    DiskGuid,
+    MbrSignature,
+    PartitionGuid(u32),
+    FsUuid(u32),
+    Ext4HashSeed(u32),
+    FatVolumeId(u32),
+    BtrfsDeviceUuid(u32),
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Purpose::DiskGuid => f.write_str("disk-guid"),
+            Purpose::MbrSignature => f.write_str("mbr-signature"),
+            Purpose::PartitionGuid(i) => write!(f, "partition-guid/{i}"),
+            Purpose::FsUuid(i) => write!(f, "fs-uuid/{i}"),
+            Purpose::Ext4HashSeed(i) => write!(f, "ext4-hash-seed/{i}"),
+            Purpose::FatVolumeId(i) => write!(f, "fat-volume-id/{i}"),
+            Purpose::BtrfsDeviceUuid(i) => write!(f, "btrfs-device-uuid/{i}"),
+        }
+    }
+}
+
 /// Derives identifiers from a seed string.
 #[derive(Clone, Debug)]
 pub struct Seed(String);
@@ -96,16 +125,16 @@ impl Seed {
         &self.0
     }
 
-    pub fn digest(&self, purpose: &str) -> [u8; 32] {
+    pub fn digest(&self, purpose: Purpose) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(b"nixos-image-tools/v1\0");
         h.update(self.0.as_bytes());
         h.update(b"\0");
-        h.update(purpose.as_bytes());
+        h.update(purpose.to_string().as_bytes());
         h.finalize().into()
     }
 
-    pub fn guid(&self, purpose: &str) -> Guid {
+    pub fn guid(&self, purpose: Purpose) -> Guid {
         let d = self.digest(purpose);
         let mut b = [0u8; 16];
         b.copy_from_slice(&d[..16]);
@@ -114,7 +143,7 @@ impl Seed {
         Guid(b)
     }
 
-    pub fn u32(&self, purpose: &str) -> u32 {
+    pub fn u32(&self, purpose: Purpose) -> u32 {
         let d = self.digest(purpose);
         match u32::from_le_bytes([d[0], d[1], d[2], d[3]]) {
             0 => 1,
@@ -176,12 +205,44 @@ mod tests {
     #[test]
     fn seed_is_stable_and_versioned() {
         let s = Seed::new("nixos-asahi-0.2.0-btrfs");
-        let g = s.guid("disk-guid");
-        assert_eq!(g, Seed::new("nixos-asahi-0.2.0-btrfs").guid("disk-guid"));
-        assert_ne!(g, s.guid("partition-guid/1"));
+        let g = s.guid(Purpose::DiskGuid);
+        assert_eq!(
+            g,
+            Seed::new("nixos-asahi-0.2.0-btrfs").guid(Purpose::DiskGuid)
+        );
+        assert_ne!(g, s.guid(Purpose::PartitionGuid(1)));
         assert_eq!(g.0[6] >> 4, 4);
         assert_eq!(g.0[8] >> 6, 2);
-        assert_ne!(s.u32("fat-volume-id/1"), 0);
+        assert_ne!(s.u32(Purpose::FatVolumeId(1)), 0);
+    }
+
+    /// The texts the README documents: changing one changes identifiers.
+    #[test]
+    fn purpose_texts_are_stable() {
+        let texts: Vec<String> = [
+            Purpose::DiskGuid,
+            Purpose::MbrSignature,
+            Purpose::PartitionGuid(2),
+            Purpose::FsUuid(2),
+            Purpose::Ext4HashSeed(2),
+            Purpose::FatVolumeId(1),
+            Purpose::BtrfsDeviceUuid(3),
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        assert_eq!(
+            texts,
+            [
+                "disk-guid",
+                "mbr-signature",
+                "partition-guid/2",
+                "fs-uuid/2",
+                "ext4-hash-seed/2",
+                "fat-volume-id/1",
+                "btrfs-device-uuid/3"
+            ]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 const UNITS: &[(&str, u64)] = &[
     ("KiB", 1 << 10),
-    ("MiB", 1 << 20),
+    ("MiB", MIB),
     ("GiB", 1 << 30),
     ("TiB", 1 << 40),
     ("B", 1),
@@ -43,8 +43,8 @@ pub fn align_up(value: u64, align: u64) -> u64 {
 pub fn human(bytes: u64) -> String {
     let (value, unit) = if bytes >= 1 << 30 {
         (bytes as f64 / (1u64 << 30) as f64, "GiB")
-    } else if bytes >= 1 << 20 {
-        (bytes as f64 / (1u64 << 20) as f64, "MiB")
+    } else if bytes >= MIB {
+        (bytes as f64 / MIB as f64, "MiB")
     } else if bytes >= 1 << 10 {
         (bytes as f64 / 1024.0, "KiB")
     } else {

@@ -417,7 +417,7 @@ fn expect_failure(disk: &Disk, args: &[&str], needle: &str) {
     assert!(
         lines[..lines.len() - 1]
             .iter()
-            .all(|l| l.starts_with("warning: ")),
+            .all(|l| l.starts_with("carve-partitions: warning: ")),
         "one error line expected: {stderr}"
     );
     assert!(

@@ -6,12 +6,15 @@
 //! Linux only: it drives Linux tools (and Linux-only system calls).
 #![cfg(target_os = "linux")]
 
+mod common;
+
+use common::tool;
 use nixos_image_tools::fat::write::{min_fat32_size, write_fat32, FatOptions, FatReport};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -20,18 +23,6 @@ const MIB: u64 = 1 << 20;
 const OFFSET: u64 = MIB + 8 * 4096;
 const TAIL: u64 = MIB;
 const FILLER: u8 = 0xA5;
-
-/// A tool's path, or a failure that names the Debian package to install.
-fn tool(name: &str, package: &str) -> PathBuf {
-    let dirs = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&dirs)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is needed for this test: install the Debian package {package}")
-        })
-}
 
 /// Deterministic pseudo-random bytes.
 fn noise(seed: u64, len: usize) -> Vec<u8> {

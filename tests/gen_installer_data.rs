@@ -4,6 +4,9 @@
 //! Linux only: it drives Linux tools (and Linux-only system calls).
 #![cfg(target_os = "linux")]
 
+mod common;
+
+use common::require as need;
 use nixos_image_tools::asahi::manifest::{
     Manifest, ManifestPartitions, Member, MemberKind, PartitionInfo, MANIFEST_VERSION,
 };
@@ -15,17 +18,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_gen-installer-data");
 const PACKAGE: &str = "nixos-asahi-0.2.0-btrfs.zip";
 const ESP_SIZE: u64 = 536_870_912;
 const ROOT_SIZE: u64 = 1 << 20;
-
-/// Fail (not skip) when a tool the test drives is missing.
-fn need(tool: &str, debian_package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "{tool} is not installed: install the Debian package {debian_package}"
-    );
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)

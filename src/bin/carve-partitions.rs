@@ -4,7 +4,6 @@
 use clap::{Parser, Subcommand};
 use nixos_image_tools::asahi::package::{asahi_package, PackageOptions};
 use nixos_image_tools::carve;
-use nixos_image_tools::error::exit_with;
 use nixos_image_tools::io::deflate::{DeflateOptions, DEFAULT_LEVEL, MAX_LEVEL};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -137,8 +136,5 @@ fn run(cli: Cli) -> nixos_image_tools::Result<()> {
 }
 
 fn main() -> ExitCode {
-    match nixos_image_tools::cli::parse("carve-partitions") {
-        Ok(cli) => exit_with("carve-partitions", run(cli)),
-        Err(code) => code,
-    }
+    nixos_image_tools::cli::main("carve-partitions", run)
 }

@@ -1,7 +1,6 @@
 //! deterministic-copy: stage a tree (a NixOS closure) reproducibly.
 use clap::Parser;
 use nixos_image_tools::deterministic_copy::{self, Options};
-use nixos_image_tools::error::exit_with;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,11 +28,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = match nixos_image_tools::cli::parse("deterministic-copy") {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    exit_with("deterministic-copy", run(cli))
+    nixos_image_tools::cli::main("deterministic-copy", run)
 }
 
 fn run(mut cli: Cli) -> nixos_image_tools::Result<()> {
@@ -54,7 +49,7 @@ fn run(mut cli: Cli) -> nixos_image_tools::Result<()> {
         progress: terminal,
     })?;
     if terminal {
-        eprintln!("deterministic-copy: {report}");
+        nixos_image_tools::diag::note(report);
     }
     Ok(())
 }

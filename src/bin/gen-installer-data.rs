@@ -3,7 +3,6 @@
 
 use clap::{Parser, Subcommand};
 use nixos_image_tools::asahi::installer_data::{check, entry, merge};
-use nixos_image_tools::error::exit_with;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -83,11 +82,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli: Cli = match nixos_image_tools::cli::parse("gen-installer-data") {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    let result = match cli.command {
+    nixos_image_tools::cli::main("gen-installer-data", run)
+}
+
+fn run(cli: Cli) -> nixos_image_tools::Result<()> {
+    match cli.command {
         Command::Entry {
             manifest,
             name,
@@ -114,13 +113,13 @@ fn main() -> std::process::ExitCode {
                 icon,
             },
             &output,
-        ),
+        )?,
         Command::Merge {
             into,
             entries,
             keep,
-        } => merge::run(&into, &entries, keep),
-        Command::Check { file, package } => check::run(&file, package.as_deref()),
-    };
-    exit_with("gen-installer-data", result)
+        } => print!("{}", merge::run(&into, &entries, keep)?),
+        Command::Check { file, package } => print!("{}", check::run(&file, package.as_deref())?),
+    }
+    Ok(())
 }

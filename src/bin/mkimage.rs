@@ -19,16 +19,13 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    let a: Args = match nixos_image_tools::cli::parse("mkimage") {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
-    nixos_image_tools::error::exit_with(
-        "mkimage",
-        nixos_image_tools::mkimage::run(&nixos_image_tools::mkimage::Options {
-            layout: &a.layout,
-            output: &a.output,
-            report: a.report.as_deref(),
-        }),
-    )
+    nixos_image_tools::cli::main("mkimage", run)
+}
+
+fn run(a: Args) -> nixos_image_tools::Result<()> {
+    nixos_image_tools::mkimage::run(&nixos_image_tools::mkimage::Options {
+        layout: &a.layout,
+        output: &a.output,
+        report: a.report.as_deref(),
+    })
 }

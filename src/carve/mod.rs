@@ -15,7 +15,7 @@ pub fn open_table(image: &Path, sector_size: Option<u32>) -> Result<(File, Parti
     let file = File::open(image).ctx("open disk image", image)?;
     let table = read_table_with_sector_size(image, &file, sector_size)?;
     for w in &table.warnings {
-        eprintln!("warning: {}", crate::escape::Escaped(w));
+        crate::diag::warn(w);
     }
     Ok((file, table))
 }

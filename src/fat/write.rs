@@ -16,9 +16,8 @@ mod tree;
 
 use crate::epoch::UtcDateTime;
 use crate::error::{Error, IoContext, Result};
+use crate::units::MIB;
 use std::fs::File;
-#[cfg(target_os = "linux")]
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use tree::{Dir, Kind};
@@ -106,7 +105,7 @@ pub fn write_fat32(
         return Err(Error::Fat(format!(
             "{} does not fit in a FAT32 filesystem of {size} bytes: {missing} bytes ({:.2} MiB) more are needed; make it at least {min} bytes ({} MiB)",
             source.display(),
-            missing as f64 / (1u64 << 20) as f64,
+            missing as f64 / MIB as f64,
             min >> 20
         )));
     }
@@ -187,7 +186,6 @@ pub fn min_fat32_size(source: &Path, opts: &FatOptions) -> Result<u64> {
 }
 
 fn min_size_of(root: &Dir, has_label: bool, sector_size: u32) -> Result<u64> {
-    const MIB: u64 = 1 << 20;
     let ss = u64::from(sector_size);
     // A lower bound: the data at the smallest cluster size, plus the
     // reserved sectors; then grow a MiB at a time (the cluster size, and so
@@ -215,30 +213,37 @@ fn min_size_of(root: &Dir, has_label: bool, sector_size: u32) -> Result<u64> {
     }
 }
 
+/// The longest FAT volume label.
+pub const MAX_LABEL: usize = 11;
+/// Printable ASCII characters a FAT volume label cannot hold.
+pub const LABEL_FORBIDDEN: &str = "*?.,;:/\\|+=<>[]\"";
+
+/// Whether `c` may stand in a FAT volume label.
+pub fn label_char_ok(c: char) -> bool {
+    (' '..='~').contains(&c) && !LABEL_FORBIDDEN.contains(c)
+}
+
 /// The label as stored (upper-case, space-padded), or None for no label.
-fn label_bytes(label: &str) -> Result<Option<[u8; 11]>> {
+fn label_bytes(label: &str) -> Result<Option<[u8; MAX_LABEL]>> {
     let trimmed = label.trim_end_matches(' ');
     if trimmed.is_empty() {
         return Ok(None);
     }
     let bad = |why: &str| {
         Err(Error::Fat(format!(
-            "FAT volume label {label:?} {why}: use at most 11 printable ASCII characters other than *?.,;:/\\|+=<>[]\""
+            "FAT volume label {label:?} {why}: use at most {MAX_LABEL} printable ASCII characters other than {LABEL_FORBIDDEN}"
         )))
     };
-    if trimmed.len() > 11 {
-        return bad("is longer than 11 characters");
+    if trimmed.len() > MAX_LABEL {
+        return bad(&format!("is longer than {MAX_LABEL} characters"));
     }
     if trimmed.starts_with(' ') {
         return bad("starts with a space");
     }
-    if let Some(c) = trimmed
-        .chars()
-        .find(|&c| !(' '..='~').contains(&c) || "*?.,;:/\\|+=<>[]\"".contains(c))
-    {
+    if let Some(c) = trimmed.chars().find(|&c| !label_char_ok(c)) {
         return bad(&format!("contains {c:?}"));
     }
-    let mut out = [b' '; 11];
+    let mut out = [b' '; MAX_LABEL];
     for (o, b) in out.iter_mut().zip(trimmed.bytes()) {
         *o = b.to_ascii_uppercase();
     }
@@ -403,10 +408,10 @@ fn copy_files(dir: &Dir, out: &File, offset: u64, g: &geometry::Geometry) -> Res
 /// extents only, so holes stay holes.
 fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
-    if punch_hole(out, offset, len)? {
+    if crate::io::fallocate::punch_hole(out, offset, len)? {
         return Ok(());
     }
-    let zeros = vec![0u8; 1 << 20];
+    let zeros = vec![0u8; MIB as usize];
     for (start, elen) in crate::io::sparse::data_extents(out, offset, len)? {
         let mut done = 0;
         while done < elen {
@@ -416,28 +421,6 @@ fn zero_range(out: &File, offset: u64, len: u64) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `Ok(false)` where the filesystem cannot punch holes.
-#[cfg(target_os = "linux")]
-fn punch_hole(out: &File, offset: u64, len: u64) -> std::io::Result<bool> {
-    // SAFETY: fallocate on a valid descriptor; no memory is passed.
-    let r = unsafe {
-        libc::fallocate(
-            out.as_raw_fd(),
-            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-            offset as libc::off_t,
-            len as libc::off_t,
-        )
-    };
-    if r == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL | libc::ENODEV) => Ok(false),
-        _ => Err(err),
-    }
 }
 
 #[cfg(test)]

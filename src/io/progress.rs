@@ -52,14 +52,14 @@ impl Progress {
         }
         while self.next_quarter <= 4 && pos * 4 >= self.total * self.next_quarter {
             let secs = self.start.elapsed().as_secs_f64().max(1e-3);
-            eprintln!(
+            crate::diag::note(format_args!(
                 "{}: {}% ({} of {}, {:.0} MiB/s)",
                 self.label,
                 self.next_quarter * 25,
                 crate::units::human(pos),
                 crate::units::human(self.total),
-                pos as f64 / secs / f64::from(1 << 20)
-            );
+                pos as f64 / secs / crate::units::MIB as f64
+            ));
             self.next_quarter += 1;
         }
     }

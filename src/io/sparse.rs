@@ -23,15 +23,15 @@ pub fn data_extents(file: &File, start: u64, len: u64) -> io::Result<Vec<Extent>
         let data = unsafe { libc::lseek(fd, pos as libc::off_t, libc::SEEK_DATA) };
         if data < 0 {
             let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                // ENXIO: no data at or after pos.
-                Some(libc::ENXIO) => break,
-                Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => {
-                    extents.push((pos, end - pos));
-                    break;
-                }
-                _ => return Err(err),
+            // ENXIO: no data at or after pos.
+            if err.raw_os_error() == Some(libc::ENXIO) {
+                break;
             }
+            if super::unsupported(&err) {
+                extents.push((pos, end - pos));
+                break;
+            }
+            return Err(err);
         }
         let data = data as u64;
         if data >= end {
@@ -102,17 +102,12 @@ fn copy_extent(
         };
         if n < 0 {
             let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EXDEV)
-                | Some(libc::ENOSYS)
-                | Some(libc::EOPNOTSUPP)
-                | Some(libc::EINVAL) => {
-                    return copy_by_reading(src, src_off, dst, dst_off, len - done, &mut |d| {
-                        on_progress(done + d)
-                    });
-                }
-                _ => return Err(err),
+            if super::unsupported(&err) {
+                return copy_by_reading(src, src_off, dst, dst_off, len - done, &mut |d| {
+                    on_progress(done + d)
+                });
             }
+            return Err(err);
         }
         if n == 0 {
             return Err(io::Error::new(
@@ -166,27 +161,25 @@ mod tests {
     use super::*;
     use std::os::unix::fs::FileExt;
 
+    /// A new empty file of `len` bytes (a hole), open for reading and writing.
+    fn sparse_file(path: &std::path::Path, len: u64) -> File {
+        let f = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .unwrap();
+        f.set_len(len).unwrap();
+        f
+    }
+
     #[test]
     fn copies_data_and_keeps_holes() {
         let dir = tempfile::tempdir().unwrap();
-        let src = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.path().join("src"))
-            .unwrap();
-        src.set_len(64 << 20).unwrap();
+        let src = sparse_file(&dir.path().join("src"), 64 << 20);
         src.write_all_at(&[7u8; 8192], 1 << 20).unwrap();
         src.write_all_at(&[9u8; 4096], 40 << 20).unwrap();
-        let dst = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.path().join("dst"))
-            .unwrap();
-        dst.set_len(32 << 20).unwrap();
+        let dst = sparse_file(&dir.path().join("dst"), 32 << 20);
         let copied = copy_range_sparse(&src, 16 << 20, &dst, 0, 32 << 20, |_| {}).unwrap();
         assert_eq!(copied, 4096);
         let mut b = [0u8; 4096];

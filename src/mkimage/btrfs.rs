@@ -2,19 +2,193 @@
 //! into a scratch file next to the output, at its minimal size (`--shrink`),
 //! grown to the partition afterwards (`btrfs_grow`). mkfs.btrfs cannot write
 //! at an offset: the scratch file becomes the image or is copied into it
-//! (see `adopt_btrfs` in `mkimage`).
+//! (see `Fill::adopt` in `mkimage`).
 //!
 //! Not reproducible, even with every identifier given: see
 //! [`NOT_REPRODUCIBLE`], which the report repeats.
 
-use super::layout::Subvolume;
+use super::report::{CommandReport, ContentReport, Id};
 use super::tools::{self, CommandRecord, Tool};
+use super::{sizing, Ctx, Fill, Sized, ALIGN};
 use crate::error::{Error, IoContext, Result};
-use crate::ids::Guid;
-use crate::io::output::ScratchFile;
+use crate::ids::{Guid, Purpose};
+use crate::io::output::{AtomicFile, ScratchFile};
+use crate::units::{align_up, MIB};
 use std::ffi::OsString;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The longest btrfs label, in bytes.
+pub const MAX_LABEL: usize = 255;
+
+/// `"content": {"fs": "btrfs", ...}` as validated by the layout.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub source: PathBuf,
+    pub label: Option<String>,
+    pub uuid: Option<Guid>,
+    pub device_uuid: Option<Guid>,
+    pub subvolumes: Vec<Subvolume>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subvolume {
+    pub path: String,
+    pub source: String,
+}
+
+/// btrfs is made while planning: its minimal size decides whether it fits.
+struct Btrfs<'a> {
+    spec: &'a Spec,
+    index: u32,
+    record: CommandRecord,
+    /// The filesystem at its minimal size; None once it became the image.
+    temp: Option<ScratchFile>,
+    /// Its name when mkfs.btrfs wrote it (for the report).
+    temp_path: PathBuf,
+    min_size: u64,
+    uuid: Guid,
+    device_uuid: Guid,
+}
+
+pub(super) fn plan<'a>(
+    spec: &'a Spec,
+    index: u32,
+    name: &str,
+    given: Option<u64>,
+    ctx: &Ctx,
+) -> Result<Sized<'a>> {
+    let at = super::at(index);
+    let source = &spec.source;
+    let stats = sizing::scan(source, Some(&ctx.owner))?;
+    let est = sizing::btrfs_auto(&stats);
+    // Quick check before running mkfs: the file data alone must fit.
+    if let Some(b) = given {
+        if est.data > b {
+            return Err(super::missing(
+                &at,
+                &format!("btrfs holding {}", source.display()),
+                est.data,
+                b,
+            ));
+        }
+    }
+    let uuid = spec
+        .uuid
+        .unwrap_or_else(|| ctx.seed.guid(Purpose::FsUuid(index)));
+    let device_uuid = spec
+        .device_uuid
+        .unwrap_or_else(|| ctx.seed.guid(Purpose::BtrfsDeviceUuid(index)));
+    super::say(&format!(
+        "partition {index} ({name}): mkfs.btrfs --rootdir {}",
+        source.display()
+    ));
+    let job = BtrfsJob {
+        tool: ctx.mkfs_btrfs.expect("found when a partition is btrfs"),
+        temp_dir: &ctx.out_dir,
+        source,
+        label: spec.label.as_deref().unwrap_or(""),
+        uuid,
+        device_uuid,
+        subvolumes: &spec.subvolumes,
+        epoch: ctx.epoch,
+        user_namespace: ctx.owner.user_namespace,
+    };
+    let (record, temp, min_size) = match make(&job)? {
+        BtrfsOutcome::Done(r, t, m) => (r, t, m),
+        BtrfsOutcome::NoSpace(_, msg) => {
+            return Err(Error::tool("mkfs.btrfs", format!("{at}: {msg}")))
+        }
+    };
+    // mkfs.btrfs's own minimum is the judge of "fits"; auto adds the
+    // headroom to whichever of the estimate and it is larger.
+    let size = match given {
+        Some(b) if min_size > b => {
+            return Err(super::missing(
+                &at,
+                &format!("btrfs holding {}", source.display()),
+                min_size,
+                b,
+            ))
+        }
+        Some(b) => b,
+        None => est
+            .with_headroom
+            .max(align_up(min_size + min_size / 10 + 16 * MIB, ALIGN)),
+    };
+    let mut v = serde_json::to_value(&est).unwrap_or_default();
+    v["mkfsMinimumSize"] = serde_json::json!(min_size);
+    Ok(Sized {
+        size,
+        tree: Some(stats),
+        estimate: Some(v),
+        content: Box::new(Btrfs {
+            spec,
+            index,
+            record,
+            temp_path: temp.path().to_path_buf(),
+            temp: Some(temp),
+            min_size,
+            uuid,
+            device_uuid,
+        }),
+    })
+}
+
+impl Fill for Btrfs<'_> {
+    fn fill(
+        &mut self,
+        image: &AtomicFile,
+        offset: u64,
+        size: u64,
+        _ctx: &Ctx,
+        r: &mut ContentReport,
+    ) -> Result<()> {
+        let (spec, i) = (self.spec, self.index);
+        r.uuid = Some(Id::new(self.uuid, spec.uuid.is_some(), Purpose::FsUuid(i)));
+        r.device_uuid = Some(Id::new(
+            self.device_uuid,
+            spec.device_uuid.is_some(),
+            Purpose::BtrfsDeviceUuid(i),
+        ));
+        r.label = spec.label.clone();
+        r.subvolumes = spec.subvolumes.iter().map(|s| s.path.clone()).collect();
+        // mkfs.btrfs wrote a scratch file: it became the image (see
+        // `adopt`) or is copied into it here. Which one depends on the host
+        // filesystem, so the report does not say.
+        let scratch = format!("partition-{i}.btrfs");
+        let rec = self.record.clone();
+        r.command = Some(CommandReport::from(
+            rec.with_stable_paths(&[(&self.temp_path, &scratch)]),
+        ));
+        if let Some(temp) = &self.temp {
+            copy_into(temp.as_file(), temp.path(), image.file(), offset, size)?;
+        }
+        r.filesystem_size = Some(size / 4096 * 4096);
+        r.mkfs_minimum_size = Some(self.min_size);
+        r.not_reproducible = NOT_REPRODUCIBLE.iter().map(|s| s.to_string()).collect();
+        Ok(())
+    }
+
+    fn adoptable(&self) -> bool {
+        true
+    }
+
+    /// Grow the filesystem to its partition, then insert the bytes that go
+    /// before it (FALLOC_FL_INSERT_RANGE shifts the file's extents; ext4 and
+    /// xfs can, tmpfs and btrfs cannot, and there the filesystem is copied,
+    /// by reflink where copy_file_range can).
+    fn adopt(&mut self, offset: u64, size: u64) -> Result<Option<ScratchFile>> {
+        let temp = self.temp.as_ref().expect("adopted at most once");
+        super::btrfs_grow::grow(temp.as_file(), size / 4096 * 4096)?;
+        if !crate::io::fallocate::insert_range(temp.as_file(), offset)
+            .ctx("insert space before", temp.path())?
+        {
+            return Ok(None);
+        }
+        Ok(self.temp.take())
+    }
+}
 
 /// btrfs-progs from which `mkfs.btrfs --subvol` exists.
 pub const MIN_SUBVOL: &[u32] = &[6, 12];

@@ -7,11 +7,127 @@
 //! E2FSPROGS_FAKE_TIME; inode times: e2fsprogs >= 1.47.1 sets them from
 //! SOURCE_DATE_EPOCH, older versions copy them from the source tree).
 
+use super::report::{CommandReport, ContentReport};
+use super::sizing::{self, TreeStats};
 use super::tools::{self, CommandRecord, Tool};
+use super::{Ctx, Fill, Sized, ALIGN};
 use crate::error::{Error, IoContext, Result};
-use crate::ids::Guid;
+use crate::ids::{Guid, Purpose};
+use crate::io::output::AtomicFile;
+use crate::units::human;
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The longest ext4 volume label, in bytes.
+pub const MAX_LABEL: usize = 16;
+
+/// `"content": {"fs": "ext4", ...}` as validated by the layout.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub source: PathBuf,
+    pub label: Option<String>,
+    pub uuid: Option<Guid>,
+    pub hash_seed: Option<Guid>,
+}
+
+struct Ext4<'a> {
+    spec: &'a Spec,
+    index: u32,
+    stats: TreeStats,
+}
+
+pub(super) fn plan<'a>(
+    spec: &'a Spec,
+    index: u32,
+    given: Option<u64>,
+    ctx: &Ctx,
+) -> Result<Sized<'a>> {
+    let at = super::at(index);
+    let stats = sizing::scan(&spec.source, Some(&ctx.owner))?;
+    let est = match given {
+        Some(b) => {
+            if b % 4096 != 0 {
+                return Err(Error::Invalid(format!(
+                    "{at}.size: {b} bytes is not a multiple of the 4096-byte ext4 block size"
+                )));
+            }
+            let e = sizing::ext4_estimate_at(&stats, b);
+            if e.needed > b {
+                return Err(super::missing(
+                    &at,
+                    &format!("ext4 holding {}", spec.source.display()),
+                    e.needed,
+                    b,
+                ));
+            }
+            e
+        }
+        None => sizing::ext4_auto(&stats),
+    };
+    Ok(Sized {
+        size: given.unwrap_or(est.with_headroom),
+        tree: Some(stats.clone()),
+        estimate: serde_json::to_value(&est).ok(),
+        content: Box::new(Ext4 { spec, index, stats }),
+    })
+}
+
+impl Fill for Ext4<'_> {
+    fn fill(
+        &mut self,
+        image: &AtomicFile,
+        offset: u64,
+        size: u64,
+        ctx: &Ctx,
+        r: &mut ContentReport,
+    ) -> Result<()> {
+        let (spec, i) = (self.spec, self.index);
+        let tool = ctx.mke2fs.expect("found when a partition is ext4");
+        let (uuid, uuid_id) = super::derive(ctx.seed, spec.uuid, Purpose::FsUuid(i));
+        let (hash_seed, hash_seed_id) =
+            super::derive(ctx.seed, spec.hash_seed, Purpose::Ext4HashSeed(i));
+        r.uuid = Some(uuid_id);
+        r.hash_seed = Some(hash_seed_id);
+        r.label = spec.label.clone();
+        let job = Ext4Job {
+            tool,
+            image: image.path(),
+            offset,
+            size,
+            source: &spec.source,
+            label: spec.label.as_deref().unwrap_or(""),
+            uuid,
+            hash_seed,
+            inodes: sizing::ext4_inodes(&self.stats, size),
+            epoch: ctx.epoch,
+            user_namespace: ctx.owner.user_namespace,
+        };
+        match make(&job)? {
+            Ext4Outcome::Done(rec) => {
+                let dest = image.dest().to_string_lossy().into_owned();
+                let rec = rec.with_stable_paths(&[(image.path(), &dest)]);
+                r.command = Some(CommandReport::from(rec))
+            }
+            Ext4Outcome::NoSpace(_, msg) => {
+                let want = sizing::ext4_auto(&self.stats).with_headroom;
+                return Err(Error::Invalid(format!(
+                    "{}: {} does not fit in {} ({msg}): about {} bytes missing (the auto size would be {want} bytes)",
+                    super::at(i),
+                    spec.source.display(),
+                    human(size),
+                    want.saturating_sub(size).max(ALIGN)
+                )));
+            }
+        }
+        if !tools::version_at_least(&tool.version, MIN_REPRODUCIBLE) {
+            r.not_reproducible.push(format!(
+                "inode times copied from the source tree ({} < 1.47.1)",
+                tool.version_line
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// The filesystem features, fixed here so that every host builds the same
 /// filesystem. Debian bookworm's ext4 defaults; trixie adds orphan_file and

@@ -8,6 +8,8 @@
 //! GUID, size string and path already checked, so the builder never has to
 //! report a layout error half-way through writing an image.
 
+use super::btrfs::{self, Subvolume};
+use super::{ext4, raw, vfat};
 use crate::error::{Error, IoContext, Result};
 use crate::ids::{parse_u32_id, Guid};
 use crate::partition_table::{resolve_type, PartType, TableKind};
@@ -67,6 +69,17 @@ impl FsKind {
             FsKind::Ext4 => "ext4",
             FsKind::Btrfs => "btrfs",
             FsKind::Raw => "raw",
+        }
+    }
+
+    /// The `content` keys besides `fs` this kind takes: the others are as
+    /// wrong as unknown keys.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            FsKind::Vfat => &["source", "label", "volumeId"],
+            FsKind::Ext4 => &["source", "label", "uuid", "hashSeed"],
+            FsKind::Btrfs => &["source", "label", "uuid", "deviceUuid", "subvolumes"],
+            FsKind::Raw => &["image"],
         }
     }
 }
@@ -170,55 +183,44 @@ pub struct PartitionSpec {
     pub content: Content,
 }
 
+/// A partition's content: one variant per kind, each kind's own file
+/// (`vfat.rs`, `ext4.rs`, `btrfs.rs`, `raw.rs`) defines what it holds.
 #[derive(Clone, Debug)]
 pub enum Content {
     Empty,
-    Vfat {
-        source: PathBuf,
-        label: Option<String>,
-        volume_id: Option<u32>,
-    },
-    Ext4 {
-        source: PathBuf,
-        label: Option<String>,
-        uuid: Option<Guid>,
-        hash_seed: Option<Guid>,
-    },
-    Btrfs {
-        source: PathBuf,
-        label: Option<String>,
-        uuid: Option<Guid>,
-        device_uuid: Option<Guid>,
-        subvolumes: Vec<Subvolume>,
-    },
-    Raw {
-        image: PathBuf,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Subvolume {
-    pub path: String,
-    pub source: String,
+    Vfat(vfat::Spec),
+    Ext4(ext4::Spec),
+    Btrfs(btrfs::Spec),
+    Raw(raw::Spec),
 }
 
 impl Content {
     pub fn fs_name(&self) -> &'static str {
         match self {
             Content::Empty => "none",
-            Content::Vfat { .. } => "vfat",
-            Content::Ext4 { .. } => "ext4",
-            Content::Btrfs { .. } => "btrfs",
-            Content::Raw { .. } => "raw",
+            Content::Vfat(_) => FsKind::Vfat.name(),
+            Content::Ext4(_) => FsKind::Ext4.name(),
+            Content::Btrfs(_) => FsKind::Btrfs.name(),
+            Content::Raw(_) => FsKind::Raw.name(),
         }
     }
 
     pub fn source(&self) -> Option<&Path> {
         match self {
-            Content::Vfat { source, .. }
-            | Content::Ext4 { source, .. }
-            | Content::Btrfs { source, .. } => Some(source),
-            Content::Raw { .. } | Content::Empty => None,
+            Content::Vfat(c) => Some(&c.source),
+            Content::Ext4(c) => Some(&c.source),
+            Content::Btrfs(c) => Some(&c.source),
+            Content::Raw(_) | Content::Empty => None,
+        }
+    }
+}
+
+impl PartitionSpec {
+    /// The size the layout gives, or None for "auto".
+    pub fn given_size(&self) -> Option<u64> {
+        match self.size {
+            SizeSpec::Bytes(b) => Some(b),
+            SizeSpec::Auto => None,
         }
     }
 }
@@ -448,13 +450,7 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
 fn content(path: &Path, base: &Path, at: &str, c: RawContent) -> Result<Content> {
     let err = |key: &str, msg: String| Error::layout(path, format!("{at}.{key}: {msg}"));
     let fs = c.fs.name();
-    // Keys that do not belong to this fs are as wrong as unknown keys.
-    let allowed: &[&str] = match c.fs {
-        FsKind::Vfat => &["source", "label", "volumeId"],
-        FsKind::Ext4 => &["source", "label", "uuid", "hashSeed"],
-        FsKind::Btrfs => &["source", "label", "uuid", "deviceUuid", "subvolumes"],
-        FsKind::Raw => &["image"],
-    };
+    let allowed = c.fs.keys();
     let present = [
         ("source", c.source.is_some()),
         ("image", c.image.is_some()),
@@ -489,6 +485,25 @@ fn content(path: &Path, base: &Path, at: &str, c: RawContent) -> Result<Content>
     let uuid = guid_at("uuid", &c.uuid)?;
     let hash_seed = guid_at("hashSeed", &c.hash_seed)?;
     let device_uuid = guid_at("deviceUuid", &c.device_uuid)?;
+    // Every kind but raw copies a directory tree and may have a label.
+    let tree = |max_label: usize| -> Result<PathBuf> {
+        let source = dir("source", c.source.clone())?;
+        if !source.is_dir() {
+            return Err(err(
+                "source",
+                format!("{} is not a directory", source.display()),
+            ));
+        }
+        if let Some(l) = &c.label {
+            if l.len() > max_label {
+                return Err(err(
+                    "label",
+                    format!("{l:?} is longer than the {max_label} bytes a {fs} label holds"),
+                ));
+            }
+        }
+        Ok(source)
+    };
     Ok(match c.fs {
         FsKind::Raw => {
             let image = dir("image", c.image)?;
@@ -498,109 +513,90 @@ fn content(path: &Path, base: &Path, at: &str, c: RawContent) -> Result<Content>
                     format!("{} is not a regular file", image.display()),
                 ));
             }
-            Content::Raw { image }
+            Content::Raw(raw::Spec { image })
         }
-        kind => {
-            let source = dir("source", c.source)?;
-            if !source.is_dir() {
-                return Err(err(
-                    "source",
-                    format!("{} is not a directory", source.display()),
-                ));
-            }
-            let max_label = match kind {
-                FsKind::Vfat => 11,
-                FsKind::Ext4 => 16,
-                _ => 255,
-            };
-            if let Some(l) = &c.label {
-                if l.len() > max_label {
-                    return Err(err(
-                        "label",
-                        format!("{l:?} is longer than the {max_label} bytes a {fs} label holds"),
-                    ));
-                }
-                if kind == FsKind::Vfat
-                    && !l
-                        .bytes()
-                        .all(|b| (0x20..0x7f).contains(&b) && !b"\"*+,./:;<=>?[\\]|".contains(&b))
-                {
-                    return Err(err(
-                        "label",
-                        format!("{l:?} has characters a FAT label cannot hold: use printable ASCII without \"*+,./:;<=>?[\\]|"),
-                    ));
-                }
-            }
-            match kind {
-                FsKind::Vfat => Content::Vfat {
-                    source,
-                    label: c.label,
-                    volume_id: c
-                        .volume_id
-                        .as_deref()
-                        .map(parse_u32_id)
-                        .transpose()
-                        .map_err(|e| err("volumeId", e.to_string()))?,
-                },
-                FsKind::Ext4 => Content::Ext4 {
-                    source,
-                    label: c.label,
-                    uuid,
-                    hash_seed,
-                },
-                _ => {
-                    let mut subvolumes = Vec::new();
-                    for (j, s) in c.subvolumes.unwrap_or_default().into_iter().enumerate() {
-                        let sat = |k: &str| format!("subvolumes[{j}].{k}");
-                        let clean = |k: &str, v: &str| -> Result<()> {
-                            let p = Path::new(v);
-                            if v.is_empty()
-                                || p.is_absolute()
-                                || p.components()
-                                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
-                            {
-                                return Err(err(
-                                    &sat(k),
-                                    format!("{v:?} must be a relative path inside the source tree, without . or .."),
-                                ));
-                            }
-                            Ok(())
-                        };
-                        clean("path", &s.path)?;
-                        clean("source", &s.source)?;
-                        if s.path != s.source {
-                            return Err(err(
-                                &sat("path"),
-                                format!(
-                                    "{:?} differs from its source {:?}: mkfs.btrfs --subvol creates a subvolume at its source directory's own path and cannot place it elsewhere; rename the directory in the source tree instead",
-                                    s.path, s.source
-                                ),
-                            ));
-                        }
-                        let d = source.join(&s.source);
-                        if !d.symlink_metadata().map(|m| m.is_dir()).unwrap_or(false) {
-                            return Err(err(
-                                &sat("source"),
-                                format!("{} is not a directory in the source tree", d.display()),
-                            ));
-                        }
-                        if subvolumes.iter().any(|o: &Subvolume| o.path == s.path) {
-                            return Err(err(&sat("path"), format!("{:?} is listed twice", s.path)));
-                        }
-                        subvolumes.push(Subvolume {
-                            path: s.path,
-                            source: s.source,
-                        });
-                    }
-                    Content::Btrfs {
-                        source,
-                        label: c.label,
-                        uuid,
-                        device_uuid,
-                        subvolumes,
+        FsKind::Vfat => Content::Vfat(vfat::Spec {
+            source: {
+                let source = tree(vfat::MAX_LABEL)?;
+                if let Some(l) = &c.label {
+                    if !l.chars().all(crate::fat::write::label_char_ok) {
+                        return Err(err(
+                            "label",
+                            format!(
+                                "{l:?} has characters a FAT label cannot hold: use printable ASCII without {}",
+                                crate::fat::write::LABEL_FORBIDDEN
+                            ),
+                        ));
                     }
                 }
+                source
+            },
+            label: c.label,
+            volume_id: c
+                .volume_id
+                .as_deref()
+                .map(parse_u32_id)
+                .transpose()
+                .map_err(|e| err("volumeId", e.to_string()))?,
+        }),
+        FsKind::Ext4 => Content::Ext4(ext4::Spec {
+            source: tree(ext4::MAX_LABEL)?,
+            label: c.label,
+            uuid,
+            hash_seed,
+        }),
+        FsKind::Btrfs => {
+            let source = tree(btrfs::MAX_LABEL)?;
+            let mut subvolumes = Vec::new();
+            for (j, s) in c.subvolumes.unwrap_or_default().into_iter().enumerate() {
+                let sat = |k: &str| format!("subvolumes[{j}].{k}");
+                let clean = |k: &str, v: &str| -> Result<()> {
+                    let p = Path::new(v);
+                    if v.is_empty()
+                        || p.is_absolute()
+                        || p.components()
+                            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+                    {
+                        return Err(err(
+                            &sat(k),
+                            format!("{v:?} must be a relative path inside the source tree, without . or .."),
+                        ));
+                    }
+                    Ok(())
+                };
+                clean("path", &s.path)?;
+                clean("source", &s.source)?;
+                if s.path != s.source {
+                    return Err(err(
+                        &sat("path"),
+                        format!(
+                            "{:?} differs from its source {:?}: mkfs.btrfs --subvol creates a subvolume at its source directory's own path and cannot place it elsewhere; rename the directory in the source tree instead",
+                            s.path, s.source
+                        ),
+                    ));
+                }
+                let d = source.join(&s.source);
+                if !d.symlink_metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                    return Err(err(
+                        &sat("source"),
+                        format!("{} is not a directory in the source tree", d.display()),
+                    ));
+                }
+                if subvolumes.iter().any(|o: &Subvolume| o.path == s.path) {
+                    return Err(err(&sat("path"), format!("{:?} is listed twice", s.path)));
+                }
+                subvolumes.push(Subvolume {
+                    path: s.path,
+                    source: s.source,
+                });
             }
+            Content::Btrfs(btrfs::Spec {
+                source,
+                label: c.label,
+                uuid,
+                device_uuid,
+                subvolumes,
+            })
         }
     })
 }
@@ -627,10 +623,10 @@ mod tests {
         assert_eq!(l.partitions[0].size, SizeSpec::Bytes(512 << 20));
         assert!(matches!(
             l.partitions[0].content,
-            Content::Vfat {
+            Content::Vfat(vfat::Spec {
                 volume_id: Some(0x12CEA600),
                 ..
-            }
+            })
         ));
     }
 

@@ -6,6 +6,7 @@
 use super::sizing::TreeStats;
 use super::tools::{CommandRecord, Tool};
 use crate::fat::write::FatReport;
+use crate::ids::Purpose;
 use crate::partition_table::TableKind;
 use serde::Serialize;
 
@@ -42,11 +43,11 @@ pub struct Id {
 }
 
 impl Id {
-    pub fn new(value: impl ToString, given: bool, purpose: String) -> Id {
+    pub fn new(value: impl ToString, given: bool, purpose: Purpose) -> Id {
         Id {
             value: value.to_string(),
             origin: if given { "given" } else { "derived" },
-            purpose,
+            purpose: purpose.to_string(),
         }
     }
 }

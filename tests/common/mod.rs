@@ -2,18 +2,27 @@
 //! (naming the Debian package) when one is missing, build sample trees.
 #![allow(dead_code)]
 
+pub mod trixie;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A tool's path (on PATH, else in /usr/sbin or /sbin), or a failure, never
+/// a skip, that names the Debian package to install.
+pub fn tool(name: &str, package: &str) -> PathBuf {
+    let dirs = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&dirs)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} is missing: install the Debian package {package} (the README's test command does)")
+        })
+}
+
 /// Fail (never skip) when a tool the test relies on is missing.
-pub fn require(tool: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "{tool} is missing: install the Debian package {package} (the README's test command does)"
-    );
+pub fn require(name: &str, package: &str) {
+    tool(name, package);
 }
 
 /// Run a shell command line; panic with its output unless it succeeds.

@@ -74,3 +74,21 @@ pub fn tool(name: &str) -> PathBuf {
     );
     p
 }
+
+/// Debian bookworm's own (older) tool at `path`, for the tests of mkimage's
+/// refusal of, and warning about, old versions. Where it is absent (the Nix
+/// build sandbox has no /usr/sbin) the test is skipped with a printed
+/// reason, unless `NIT_TEST_REQUIRE_BOOKWORM_TOOLS=1` (set by test.sh, which
+/// installs them) makes that a failure.
+pub fn bookworm_tool(path: &'static str, package: &str) -> Option<&'static std::path::Path> {
+    let p = std::path::Path::new(path);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        !std::env::var_os("NIT_TEST_REQUIRE_BOOKWORM_TOOLS").is_some_and(|v| v == "1"),
+        "bookworm's {path} missing: install the Debian package {package}"
+    );
+    eprintln!("skipped: bookworm's {path} (Debian package {package}) is not installed here");
+    None
+}

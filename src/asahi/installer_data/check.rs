@@ -5,7 +5,8 @@
 //! (`choose_ipsw`, `ipsw.version in supported_fw`) and Python's `zipfile`.
 
 use super::zip_members::{read_zip, PkgMember};
-use super::{firmware, parse_installer_size, read_json, KNOWN_FW, READABLE_METHODS};
+use super::{firmware, parse_installer_size, read_json};
+use crate::asahi::{IMAGE_ALIGN, KNOWN_FW, READABLE_METHODS};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -309,9 +310,9 @@ pub fn check_package(entry: &Value, members: &[PkgMember]) -> Vec<String> {
             match file(image) {
                 None => p.push(format!("{at}.image {image:?} is not a file in the package")),
                 Some(m) => {
-                    if m.size % 4096 != 0 {
+                    if m.size % IMAGE_ALIGN != 0 {
                         p.push(format!(
-                            "{at}.image {image:?} is {} bytes, not a multiple of 4096: the installer aborts (\"must be a multiple of 4KiB\")",
+                            "{at}.image {image:?} is {} bytes, not a multiple of {IMAGE_ALIGN}: the installer aborts (\"must be a multiple of 4KiB\")",
                             m.size
                         ));
                     }
@@ -465,7 +466,8 @@ fn directory_order_problems(members: &[PkgMember]) -> Vec<String> {
 
 /// `gen-installer-data check`: print one line per problem on stderr; the
 /// returned error is the summary line.
-pub fn run(path: &Path, package: Option<&Path>) -> Result<()> {
+/// Check `path` (and `package`); the summary line for stdout when it passes.
+pub fn run(path: &Path, package: Option<&Path>) -> Result<String> {
     let data = read_json(path)?;
     let shown = path.display().to_string();
     let mut problems: Vec<String> = check_data(&data)
@@ -511,14 +513,13 @@ pub fn run(path: &Path, package: Option<&Path>) -> Result<()> {
         }
     }
     for p in &problems {
-        eprintln!("{}", crate::escape::Escaped(p));
+        crate::diag::note(p);
     }
     if problems.is_empty() {
         let with = package
             .map(|z| format!(" (package {} checked)", z.display()))
             .unwrap_or_default();
-        println!("{shown}: {} entries OK{with}", entries.len());
-        Ok(())
+        Ok(format!("{shown}: {} entries OK{with}\n", entries.len()))
     } else {
         Err(Error::InstallerData(format!(
             "{shown}: {} problem(s) the installer would trip on (listed above)",

@@ -3,21 +3,15 @@
 //! no Nix evaluation ever has to read a build output.
 
 use super::check::{check_entry, check_package, package_file_name, package_ref_problem};
+use super::write_json;
 use super::zip_members::from_manifest;
-use super::{write_json, DEFAULT_FW, KNOWN_FW};
 use crate::asahi::manifest::{Manifest, MemberKind};
+use crate::asahi::{DEFAULT_FW, ESP_SOURCE, IMAGE_ALIGN, KNOWN_FW, NEXT_OBJECT, ROOT_IMAGE};
 use crate::error::{Error, Result};
 use crate::ids::parse_u32_id;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-
-/// The zip member m1n1 chainloads, relative to the ESP (`next_object`).
-pub const NEXT_OBJECT: &str = "m1n1/boot.bin";
-/// The zip directory copied onto the ESP (`source`).
-pub const ESP_SOURCE: &str = "esp";
-/// The zip member written raw onto the root partition (`image`).
-pub const ROOT_IMAGE: &str = "root.img";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum RootFs {
@@ -108,10 +102,10 @@ fn resolve_package(url: &str, manifest: &Manifest) -> Result<String> {
     }
     let file = package_file_name(&resolved);
     if file != manifest.package {
-        eprintln!(
-            "gen-installer-data: warning: --package-url names {file:?} but the manifest describes {:?}",
+        crate::diag::warn(format_args!(
+            "--package-url names {file:?} but the manifest describes {:?}",
             manifest.package
-        );
+        ));
     }
     Ok(resolved)
 }
@@ -159,9 +153,9 @@ pub fn build_entry(manifest: &Manifest, opts: &EntryOptions) -> Result<Value> {
         ))
     })?;
     let root_limit = manifest.partitions.root.size;
-    if root.size == 0 || root.size % 4096 != 0 {
+    if root.size == 0 || root.size % IMAGE_ALIGN != 0 {
         return Err(Error::InstallerData(format!(
-            "{ROOT_IMAGE} is {} bytes, not a positive multiple of 4096: the installer refuses it",
+            "{ROOT_IMAGE} is {} bytes, not a positive multiple of {IMAGE_ALIGN}: the installer refuses it",
             root.size
         )));
     }

@@ -52,7 +52,8 @@ pub fn merge_values(mut existing: Value, new: Vec<Value>, keep: Option<usize>) -
 }
 
 /// `gen-installer-data merge --into FILE ENTRY...`.
-pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<()> {
+/// Merge and write; the summary line for stdout.
+pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<String> {
     if keep == Some(0) {
         return Err(Error::InstallerData(
             "--keep 0 would publish an empty os_list: keep at least 1".into(),
@@ -92,8 +93,7 @@ pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<()> 
     // Problems of entries already published are reported, not fatal: merging
     // must still be able to push a fix on top of them.
     for p in check_data(&merged) {
-        let p = crate::escape::line(&p);
-        eprintln!("gen-installer-data: warning: {}: {p}", into.display());
+        crate::diag::warn(format_args!("{}: {p}", into.display()));
     }
     write_json(into, &merged)?;
     let count = merged["os_list"].as_array().map_or(0, Vec::len);
@@ -101,9 +101,11 @@ pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<()> 
         .get(0)
         .map(|e| entry_label(0, e))
         .unwrap_or_default();
-    let top = crate::escape::line(&top);
-    println!("{}: {count} entries, newest {top}", into.display());
-    Ok(())
+    Ok(format!(
+        "{}: {count} entries, newest {}\n",
+        into.display(),
+        crate::escape::line(&top)
+    ))
 }
 
 #[cfg(test)]

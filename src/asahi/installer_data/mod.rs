@@ -17,19 +17,6 @@ use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 
-/// The firmware versions the installer's `IPSW_VERSIONS` offers; `supported_fw`
-/// values are compared with these as exact strings (`ipsw.version in supported_fw`).
-pub const KNOWN_FW: &[&str] = &["12.3", "12.3.1", "13.5", "14.8.3"];
-
-/// Default `supported_fw`: every firmware the NixOS Apple Silicon kernel runs
-/// with. `14.8.3` is only ever offered to M3 machines, which NixOS does not
-/// support; see the README ("supported_fw") for the installer code paths.
-pub const DEFAULT_FW: &[&str] = &["12.3", "12.3.1", "13.5"];
-
-/// Compression methods Python's `zipfile` (the installer's reader) decodes.
-pub const READABLE_METHODS: &[(u16, &str)] =
-    &[(0, "stored"), (8, "deflate"), (12, "bzip2"), (14, "lzma")];
-
 /// A partition size parsed the way the installer's `psize` (`src/util.py`)
 /// parses it: upper-cased, spaces removed, `I` before the last letter
 /// switches to base 1024, then the first of `TB GB MB KB B ""` the text ends

@@ -2,6 +2,7 @@
 //! and the boot sector and FSInfo sector that describe it.
 
 use crate::error::{Error, Result};
+use crate::units::MIB;
 
 /// FAT32 needs at least this many clusters; with fewer, every implementation
 /// takes the volume for FAT16 whatever its boot sector says.
@@ -58,7 +59,6 @@ pub fn check_sector_size(sector_size: u32) -> Result<()> {
 /// (measured with dosfstools 4.2 at 512-byte sectors: the boundaries are
 /// inclusive).
 pub fn default_cluster_size(size: u64) -> u64 {
-    const MIB: u64 = 1 << 20;
     match size {
         s if s <= 260 * MIB => 512,
         s if s <= 8 << 30 => 4096,
@@ -120,8 +120,8 @@ pub fn too_small(size: u64, sector_size: u32) -> Error {
     let min = min_size(sector_size);
     Error::Fat(format!(
         "a FAT32 filesystem of {size} bytes ({:.2} MiB) is too small: FAT32 needs at least {min} bytes ({:.2} MiB) with {sector_size}-byte sectors; make the partition larger",
-        size as f64 / (1u64 << 20) as f64,
-        min as f64 / (1u64 << 20) as f64,
+        size as f64 / MIB as f64,
+        min as f64 / MIB as f64,
     ))
 }
 
@@ -221,7 +221,6 @@ pub const FSINFO: u64 = FSINFO_SECTOR as u64;
 #[cfg(test)]
 mod tests {
     use super::*;
-    const MIB: u64 = 1 << 20;
 
     #[test]
     fn minimum_sizes() {
