@@ -4,6 +4,7 @@
 //!
 //! The binaries in `src/bin/` are thin front ends over these modules.
 
+pub mod bootstrap;
 pub mod carve;
 pub mod deflate_join;
 pub mod deflate_parallel;
@@ -20,6 +21,8 @@ pub mod output;
 pub mod package;
 pub mod partition_table;
 pub mod progress;
+pub mod publish;
+pub mod serve;
 pub mod sparse;
 pub mod units;
 pub mod xattr;
