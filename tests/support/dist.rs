@@ -69,7 +69,7 @@ pub fn package(name: &str, version: &str, fs: &str, random_mib: u32) -> &'static
         std::sync::Mutex::new(Vec::new());
     let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
     let id = format!("{name}-{version}-{fs}-{random_mib}");
-    let mut made = MADE.lock().unwrap();
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, p)) = made.iter().find(|(i, _)| *i == id) {
         return p;
     }
@@ -168,7 +168,7 @@ impl Drop for Proc {
 pub fn s3_server(bucket: &str) -> u16 {
     static SERVER: OnceLock<std::sync::Mutex<Option<(Proc, u16)>>> = OnceLock::new();
     let server = SERVER.get_or_init(|| std::sync::Mutex::new(None));
-    let mut s = server.lock().unwrap();
+    let mut s = server.lock().unwrap_or_else(|e| e.into_inner());
     if s.is_none() {
         ensure_moto();
         *s = Some(Proc::python("s3_server.py", &[]));
