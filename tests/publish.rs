@@ -10,6 +10,7 @@
 //! Linux only (Linux tools make the packages). Needs python3 with moto, and curl.
 #![cfg(target_os = "linux")]
 
+mod common;
 #[path = "support/dist.rs"]
 mod dist;
 #[path = "common/trixie.rs"]

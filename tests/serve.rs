@@ -9,6 +9,7 @@
 //! Linux only (Linux tools make the packages). Needs python3 and curl.
 #![cfg(target_os = "linux")]
 
+mod common;
 #[path = "support/dist.rs"]
 mod dist;
 #[path = "common/trixie.rs"]

@@ -12,23 +12,10 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+pub use crate::common::require;
 
 pub fn support(name: &str) -> PathBuf {
-    repo().join("tests/support").join(name)
-}
-
-/// Fail (never skip) when a tool the test relies on is missing.
-pub fn require(tool: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "{tool} is missing: install the Debian package {package} (./test.sh does)"
-    );
+    crate::common::repo().join("tests/support").join(name)
 }
 
 /// One build result directory, as a Nix package output holds it.

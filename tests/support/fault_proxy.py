@@ -37,6 +37,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def reply(self, status, code):
+        msg = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(msg)))
+        self.end_headers()
+        self.wfile.write(msg)
+
     def forward(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
@@ -51,24 +58,14 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if args.error_every and n % args.error_every == 0:
                 record("errors")
-                msg = b"<Error><Code>InternalError</Code><Message>injected</Message></Error>"
-                self.send_response(500)
-                self.send_header("Content-Length", str(len(msg)))
-                self.end_headers()
-                self.wfile.write(msg)
-                return
+                return self.reply(500, "InternalError")
             conditional = "If-Match" in self.headers or "If-None-Match" in self.headers
             if args.conflict_once and conditional and self.path.split("?")[0].endswith("/installer_data.json"):
                 with lock:
                     first = counts["conflicts"] == 0
                 if first:
                     record("conflicts")
-                    msg = b"<Error><Code>PreconditionFailed</Code><Message>injected</Message></Error>"
-                    self.send_response(412)
-                    self.send_header("Content-Length", str(len(msg)))
-                    self.end_headers()
-                    self.wfile.write(msg)
-                    return
+                    return self.reply(412, "PreconditionFailed")
             if args.delay_put and "partNumber=" in self.path:
                 time.sleep(args.delay_put)
         con = http.client.HTTPConnection("127.0.0.1", args.upstream, timeout=60)
