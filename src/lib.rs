@@ -12,6 +12,8 @@
 //! | `carve-partitions asahi-package`       | [`asahi::package`]           |
 //! | `gen-installer-data`                   | [`asahi::installer_data`]    |
 //! | `deterministic-copy`                   | [`deterministic_copy`]       |
+//! | `publish`                              | [`publish`], [`bootstrap`]   |
+//! | `serve`                                | [`serve`], [`bootstrap`]     |
 //!
 //! Below them, shared by several tools and knowing none: [`partition_table`]
 //! (GPT/MBR), [`fat`] (our FAT32 writer, fatfs' reader), [`io`] (atomic
@@ -20,6 +22,7 @@
 //! module that knows the installer; nothing generic depends on it.
 
 pub mod asahi;
+pub mod bootstrap;
 pub mod carve;
 pub mod cli;
 pub mod deterministic_copy;
@@ -33,6 +36,8 @@ pub mod ids;
 pub mod io;
 pub mod mkimage;
 pub mod partition_table;
+pub mod publish;
+pub mod serve;
 pub mod units;
 
 pub use error::{Error, Result};

@@ -45,7 +45,7 @@ expect checks.x86_64-linux builtins.attrNames '["nixos-image-tools","packaging-b
 expect checks.aarch64-darwin builtins.attrNames '["nixos-image-tools"]'
 expect checks.aarch64-linux builtins.attrNames '["nixos-asahi-btrfs","nixos-asahi-ext4","nixos-image-tools","packaging-btrfs","packaging-ext4"]'
 expect devShells.x86_64-linux builtins.attrNames '["default"]'
-expect apps.aarch64-darwin builtins.attrNames '["create-release"]'
+expect apps.aarch64-darwin builtins.attrNames '["create-release","publish","serve"]'
 expect formatter builtins.attrNames "$all"
 expect overlays builtins.attrNames '["default"]'
 expect nixosModules builtins.attrNames '["default","image","nixos-asahi","nixos-asahi-image"]'

@@ -7,6 +7,7 @@ does for a partition with "copy_firmware" (it fails if vendorfw exists).
 
 usage: installer_check.py PKG.zip DEST ROOT_SHA256
 Exit status 0 only if everything the installer would do succeeds.
+install() takes a file object too (installer_download.py passes its URL cache).
 """
 import hashlib
 import os
@@ -23,7 +24,10 @@ def fail(msg):
 
 
 def main():
-    pkg, dest, root_sha = sys.argv[1:4]
+    install(*sys.argv[1:4])
+
+
+def install(pkg, dest, root_sha):
     if os.path.exists(dest):
         fail(f"{dest} exists")
     seen_root = False

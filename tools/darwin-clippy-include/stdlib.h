@@ -1,0 +1,6 @@
+/* Stand-in for the macOS SDK header, enough for test.sh's clippy check of
+   the aarch64-apple-darwin build (ring's C sources are compiled, never linked). */
+#include <stddef.h>
+void abort(void);
+void *malloc(size_t);
+void free(void *);
