@@ -472,6 +472,84 @@ mod tests {
         assert!(outputs.windows(2).all(|w| w[0] == w[1]));
     }
 
+    /// Input of mixed kinds, in chunk-sized pieces: text, byte-code-like
+    /// records, noise, a written zero chunk, a hole and a short tail.
+    fn mixed_file(dir: &std::path::Path) -> (File, u64) {
+        let f = File::create_new(dir.join("mixed")).unwrap();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mib = 1usize << 20;
+        let words = [&b"nixos "[..], b"store ", b"/nix/", b"\n", b"lib", b"64 "];
+        let mut data = Vec::new();
+        while data.len() < mib {
+            data.extend_from_slice(words[(rnd() % 6) as usize]);
+        }
+        data.truncate(mib);
+        data.extend((0..mib).map(|i| {
+            if i % 16 < 4 {
+                rnd() as u8
+            } else {
+                (i % 251) as u8
+            }
+        }));
+        data.extend((0..mib / 2).map(|_| rnd() as u8));
+        data.extend((0..mib / 2).map(|i| {
+            if (i / 512) % 2 == 0 {
+                0
+            } else {
+                rnd() as u8 % 4
+            }
+        }));
+        data.resize(data.len() + mib, 0);
+        f.write_all_at(&data, 0).unwrap();
+        let tail: Vec<u8> = (0..77_777)
+            .map(|i| b"tail"[i % 4] ^ (rnd() as u8 & 1))
+            .collect();
+        let tail_at = (data.len() + 2 * mib) as u64;
+        f.write_all_at(&tail, tail_at).unwrap();
+        (f, tail_at + tail.len() as u64)
+    }
+
+    /// The stream's bytes are pinned (SHA-256s taken at f8fbca1): a faster
+    /// path must leave packages byte-identical, for any thread count.
+    #[test]
+    fn output_is_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        let (f, len) = mixed_file(dir.path());
+        for (level, want) in [
+            (
+                1,
+                "e9b2229c97f2a1368c2a2e4bbe7a41e0eaabf3988764ebcffc2fb02e6f557f9e",
+            ),
+            (
+                3,
+                "fad96776410d8a1ebe50dbd75bf0b0dc29395469d09240d2e4bf764f05bd6c3f",
+            ),
+            (
+                6,
+                "e4fa248012ff3c72bac1b3c583ce1d0ff7080252784720c1340bdc7cd47f6713",
+            ),
+        ] {
+            for threads in [1, 2, 3] {
+                let mut out = Vec::new();
+                let opts = DeflateOptions {
+                    level,
+                    threads,
+                    chunk_size: 1 << 20,
+                };
+                deflate_range(&f, 0, len, &mut out, &opts, &mut |_| {}).unwrap();
+                let got: [u8; 32] = Sha256::digest(&out).into();
+                let got: String = got.iter().map(|b| format!("{b:02x}")).collect();
+                assert_eq!(got, want, "level {level}, {threads} threads");
+            }
+        }
+    }
+
     #[test]
     fn offset_range_and_empty() {
         let dir = tempfile::tempdir().unwrap();
