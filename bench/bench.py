@@ -268,6 +268,17 @@ def human(n):
     return f"{n} B"
 
 
+def setup(args):
+    """A fresh work directory, the binaries' paths, the Bench, the root size."""
+    w = os.path.abspath(args.dir)
+    if os.path.exists(w):
+        shutil.rmtree(w)
+    os.makedirs(w)
+    bench = Bench(args)
+    root_gib = args.root_gib or (int(args.data_gib + 0.999) + 3)
+    return w, lambda tool: os.path.join(os.path.abspath(args.bin), tool), bench, root_gib
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", required=True, help="work directory (created; several times the data size free)")
@@ -278,14 +289,7 @@ def main():
     ap.add_argument("--warm", action="store_true", help="do not drop the page cache between steps")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
-
-    w = os.path.abspath(args.dir)
-    if os.path.exists(w):
-        shutil.rmtree(w)
-    os.makedirs(w)
-    b = lambda tool: os.path.join(os.path.abspath(args.bin), tool)
-    bench = Bench(args)
-    root_gib = args.root_gib or (int(args.data_gib + 0.999) + 3)
+    w, b, bench, root_gib = setup(args)
 
     log(f"generating {args.data_gib} GiB of files from /usr and an ESP tree in {w}")
     nfiles, nbytes = generate_tree(f"{w}/src", int(args.data_gib * GIB))

@@ -33,7 +33,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import GIB, MIB, Bench, allocated, generate_esp, generate_tree, human, layout, log, old_chain_steps  # noqa: E402
+from bench import GIB, MIB, allocated, generate_esp, generate_tree, human, layout, log, old_chain_steps, setup  # noqa: E402
 
 
 def nar_hash_cmd(path):
@@ -157,14 +157,8 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--trees", default="bench realistic")
     args = ap.parse_args()
-    w = os.path.abspath(args.dir)
-    if os.path.exists(w):
-        shutil.rmtree(w)
-    os.makedirs(w)
-    b = lambda tool: os.path.join(os.path.abspath(args.bin), tool)
-    bench = Bench(args)
+    w, b, bench, root_gib = setup(args)
     cores = os.cpu_count()
-    root_gib = args.root_gib or (int(args.data_gib + 0.999) + 3)
     infos = []
     for label in args.trees.split():
         if label == "bench":
