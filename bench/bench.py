@@ -123,8 +123,10 @@ class Bench:
         return row
 
 
-def generate_tree(dest, want_bytes):
-    """Copy real files from /usr, in sorted order, until `want_bytes` of data."""
+def generate_tree(dest, want_bytes, max_file=None):
+    """Copy real files from /usr, in sorted order, until `want_bytes` of data.
+    With `max_file`: only files up to that size, taken evenly from all of
+    /usr (every k-th), like a system closure's many small files."""
     files, total = [], 0
     for root, dirs, names in os.walk("/usr"):
         dirs.sort()
@@ -136,11 +138,17 @@ def generate_tree(dest, want_bytes):
                 st = os.lstat(p)
             except OSError:
                 continue
-            if os.path.islink(p) or (os.path.isfile(p) and os.access(p, os.R_OK)):
-                files.append(p)
-                total += st.st_size if not os.path.islink(p) else 0
-        if total >= want_bytes:
+            if os.path.islink(p) or (os.path.isfile(p) and os.access(p, os.R_OK)
+                                     and (max_file is None or st.st_size <= max_file)):
+                files.append((p, st.st_size if not os.path.islink(p) else 0))
+                total += files[-1][1]
+        if max_file is None and total >= want_bytes:
             break
+    if max_file is not None and total > want_bytes:
+        step = total / want_bytes
+        files = [f for i, f in enumerate(files) if int(i / step) != int((i + 1) / step)]
+        total = sum(size for _, size in files)
+    files = [p for p, _ in files]
     listing = dest + ".list"
     with open(listing, "wb") as f:
         f.write(b"\0".join(os.fsencode(p.lstrip("/")) for p in files) + b"\0")
@@ -220,6 +228,31 @@ def bare_mkfs_script(report, fs_file):
     return prep + " ".join(f"{k}={q(v)}" for k, v in sorted(env.items())) + " " + " ".join(q(a) for a in argv)
 
 
+def old_chain_steps():
+    """The old chain as the earlier packaging derivation's buildPhase ran it,
+    in a directory holding the disk image as nixos-asahi.img."""
+    return [
+        ("fdisk | awk -> dd bs=512", """
+            diskImage=nixos-asahi.img
+            eval "$(
+              fdisk -Lnever -lu -b 512 "$diskImage" |
+              awk "/^$diskImage/ { printf \\"dd if=$diskImage of=%s skip=%s count=%s bs=512\\\\n\\", \\$1, \\$2, \\$4 }"
+            )"
+            mkdir -p package/esp"""),
+        ("7z x (ESP)", 'diskImage=nixos-asahi.img; 7z x -o"package/esp" "${diskImage}1" >/dev/null; '
+                       'mv "${diskImage}2" package/root.img; rm -rf package/esp/EFI/nixos/.extra-files'),
+        ("7z a -tzip -r -mx1", "cd package && 7z a -tzip -r -mx1 -bso0 ../nixos-asahi-old.zip ./."),
+        ("jq (installer data)", """
+            size=$(stat -c %s package/root.img)
+            jq -n --arg s "${size}B" '{os_list: [{name: "NixOS", default_os_name: "NixOS", boot_object: "m1n1.bin",
+               next_object: "m1n1/boot.bin", package: "nixos-asahi-old.zip", supported_fw: ["12.3", "12.3.1", "13.5"],
+               partitions: [{name: "EFI", type: "EFI", size: "536870912B", format: "fat", volume_id: "0x12cea600",
+               source: "esp", copy_firmware: true, copy_installer_data: true},
+               {name: "Root", type: "Linux", size: $s, expand: true, image: "root.img"}]}]}' > installer_data.json"""),
+        ("sync", "sync"),
+    ]
+
+
 def default_level(args):
     """The default --level, from carve-partitions' own help."""
     out = subprocess.run([os.path.join(os.path.abspath(args.bin), "carve-partitions"), "asahi-package", "--help"],
@@ -237,6 +270,17 @@ def human(n):
     return f"{n} B"
 
 
+def setup(args):
+    """A fresh work directory, the binaries' paths, the Bench, the root size."""
+    w = os.path.abspath(args.dir)
+    if os.path.exists(w):
+        shutil.rmtree(w)
+    os.makedirs(w)
+    bench = Bench(args)
+    root_gib = args.root_gib or (int(args.data_gib + 0.999) + 3)
+    return w, lambda tool: os.path.join(os.path.abspath(args.bin), tool), bench, root_gib
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", required=True, help="work directory (created; several times the data size free)")
@@ -247,14 +291,7 @@ def main():
     ap.add_argument("--warm", action="store_true", help="do not drop the page cache between steps")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
-
-    w = os.path.abspath(args.dir)
-    if os.path.exists(w):
-        shutil.rmtree(w)
-    os.makedirs(w)
-    b = lambda tool: os.path.join(os.path.abspath(args.bin), tool)
-    bench = Bench(args)
-    root_gib = args.root_gib or (int(args.data_gib + 0.999) + 3)
+    w, b, bench, root_gib = setup(args)
 
     log(f"generating {args.data_gib} GiB of files from /usr and an ESP tree in {w}")
     nfiles, nbytes = generate_tree(f"{w}/src", int(args.data_gib * GIB))
@@ -326,26 +363,7 @@ def main():
     old = f"{w}/old"
     os.makedirs(old)
     os.symlink(f"{w}/disk.img", f"{old}/nixos-asahi.img")
-    old_steps = [
-        ("fdisk | awk -> dd bs=512", """
-            diskImage=nixos-asahi.img
-            eval "$(
-              fdisk -Lnever -lu -b 512 "$diskImage" |
-              awk "/^$diskImage/ { printf \\"dd if=$diskImage of=%s skip=%s count=%s bs=512\\\\n\\", \\$1, \\$2, \\$4 }"
-            )"
-            mkdir -p package/esp"""),
-        ("7z x (ESP)", 'diskImage=nixos-asahi.img; 7z x -o"package/esp" "${diskImage}1" >/dev/null; '
-                       'mv "${diskImage}2" package/root.img; rm -rf package/esp/EFI/nixos/.extra-files'),
-        ("7z a -tzip -r -mx1", "cd package && 7z a -tzip -r -mx1 -bso0 ../nixos-asahi-old.zip ./."),
-        ("jq (installer data)", """
-            size=$(stat -c %s package/root.img)
-            jq -n --arg s "${size}B" '{os_list: [{name: "NixOS", default_os_name: "NixOS", boot_object: "m1n1.bin",
-               next_object: "m1n1/boot.bin", package: "nixos-asahi-old.zip", supported_fw: ["12.3", "12.3.1", "13.5"],
-               partitions: [{name: "EFI", type: "EFI", size: "536870912B", format: "fat", volume_id: "0x12cea600",
-               source: "esp", copy_firmware: true, copy_installer_data: true},
-               {name: "Root", type: "Linux", size: $s, expand: true, image: "root.img"}]}]}' > installer_data.json"""),
-        ("sync", "sync"),
-    ]
+    old_steps = old_chain_steps()
     for name, script in old_steps:
         bench.run("old", name, script, cwd=old,
                   outputs=[f"{old}/package", f"{old}/nixos-asahi.img1", f"{old}/nixos-asahi.img2",

@@ -5,6 +5,10 @@
 # bench/bench.py (see its header for what is measured and how).
 #
 #   bench/run.sh [--data-gib 5] [--root-gib N] [--levels "1 2 3 4 6"] [--dir DIR] [--warm] [--keep]
+#   bench/run.sh --e2e [--data-gib 1.2] [--baseline-bin DIR] [--trees "bench realistic"] [--dir DIR] [--warm]
+#
+# --e2e: the whole path from a staged closure to a checked package instead,
+# two derivations against one (bench/e2e.py).
 #
 # Needs about 4x --data-gib + --root-gib free in DIR (default
 # /var/tmp/nixos-image-tools-bench, removed afterwards unless --keep), and
@@ -19,10 +23,12 @@ export PATH
 cargo build --release -q
 dir=/var/tmp/nixos-image-tools-bench
 args=()
+script=bench/bench.py
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=$2; shift 2 ;;
+    --e2e) script=bench/e2e.py; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
-exec python3 bench/bench.py --dir "$dir" --bin "$PWD/target/release" "${args[@]}"
+exec python3 "$script" --dir "$dir" --bin "$PWD/target/release" "${args[@]}"

@@ -3,6 +3,10 @@
 # devices. $out/disk.img, $out/report.json (sizes, measured at build time),
 # $out/layout.json.
 #
+# passthru.inBuild builds the same image in another derivation's build
+# directory (make-installer-package.nix): a package then puts no multi-GiB
+# image into the store, nor NAR-hashes and uploads one.
+#
 # With stageRoot (a stage-root.nix result), the root tree is staged here, in
 # the build directory as ./root, and the layout must name it by the relative
 # source "root" (mkimage resolves it against the layout file's directory).
@@ -43,30 +47,39 @@ let
       throw "nixos-image-tools: mkDiskImage: stageRoot is given, but no partition of the layout has the source \"root\" it stages";
   # Stages ./root in the build directory (the cwd).
   stageScript = if staged then "rootDir=root\n" + staging.script else "";
-in
-runCommand name
-  (
-    staging.env
-    // {
-      nativeBuildInputs = [
-        nixos-image-tools
-        e2fsprogs
-        btrfs-progs
-      ]
-      ++ staging.nativeBuildInputs;
-      layoutJSON = builtins.toJSON layout;
-      passAsFile = [ "layoutJSON" ] ++ staging.passAsFile;
-      SOURCE_DATE_EPOCH = toString epoch;
-      passthru = { inherit layout stageRoot; };
-    }
-  )
-  ''
-    set -eu
-    mkdir -p "$out"
+  attrs = staging.env // {
+    nativeBuildInputs = [
+      nixos-image-tools
+      e2fsprogs
+      btrfs-progs
+    ]
+    ++ staging.nativeBuildInputs;
+    layoutJSON = builtins.toJSON layout;
+    passAsFile = [ "layoutJSON" ] ++ staging.passAsFile;
+    SOURCE_DATE_EPOCH = toString epoch;
+  };
+  # Writes disk.img, report.json and layout.json into dir (a shell word).
+  script = dir: ''
+    mkdir -p ${dir}
     ${stageScript}
     # In the build directory, named relatively: relative sources resolve
     # against it, and the report (an output) names no build directory.
     cp "$layoutJSONPath" layout.json
-    mkimage --layout layout.json --output "$out/disk.img" --report "$out/report.json"
-    cp layout.json "$out/layout.json"
+    mkimage --layout layout.json --output ${dir}/disk.img --report ${dir}/report.json
+    cp layout.json ${dir}/layout.json
+  '';
+in
+runCommand name
+  (
+    attrs
+    // {
+      passthru = {
+        inherit layout stageRoot;
+        inBuild = { inherit attrs script; };
+      };
+    }
+  )
+  ''
+    set -eu
+    ${script ''"$out"''}
   ''

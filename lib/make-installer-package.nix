@@ -2,6 +2,11 @@
 # installer downloads: $out/<name>-<version>-<fs>.zip and
 # $out/installer_data-<version>-<fs>.json (plus the carve manifest). Sizes come
 # from the manifest at build time, never from an evaluation-time import.
+#
+# A make-disk-image.nix image is built here, in the build directory, from the
+# same inputs (its passthru.inBuild), not taken from its store path: only the
+# package becomes a store path, and no multi-GiB image is written to the
+# store, NAR-hashed or pushed to a binary cache on the way to it.
 {
   runCommand,
   nixos-image-tools,
@@ -24,6 +29,8 @@
   rootSelector ? (import ./helpers).rootLabel,
   # Paths left out of the ESP's files (carve-partitions --exclude).
   exclude ? [ ],
+  # false: package the image's store path (two derivations).
+  buildImageHere ? true,
 }:
 
 let
@@ -48,20 +55,26 @@ let
   };
   # $out must expand, the rest is literal.
   quote = a: if builtins.substring 0 5 a == "$out/" then ''"${a}"'' else helpers.shellEscape a;
+  inBuild = if buildImageHere && builtins.isAttrs image then image.inBuild or null else null;
+  imageAttrs = if inBuild == null then { } else inBuild.attrs;
 in
 runCommand "${base}-package"
-  {
-    nativeBuildInputs = [ nixos-image-tools ];
-    passthru = {
-      inherit zip;
-      installerData = data;
-      volumeId = helpers.volumeId ids;
-    };
-  }
+  (
+    imageAttrs
+    // {
+      nativeBuildInputs = [ nixos-image-tools ] ++ imageAttrs.nativeBuildInputs or [ ];
+      passthru = {
+        inherit zip;
+        installerData = data;
+        volumeId = helpers.volumeId ids;
+      };
+    }
+  )
   ''
     set -eu
+    ${if inBuild == null then "" else inBuild.script "image"}
     mkdir -p "$out"
-    carve-partitions asahi-package ${image}/disk.img \
+    carve-partitions asahi-package ${if inBuild == null then image else "image"}/disk.img \
       --esp esp --root ${helpers.shellEscape rootSelector} \
       --output "$out/${zip}" --manifest "$out/${base}.manifest.json" \
       ${builtins.concatStringsSep " " (map (p: "--exclude ${helpers.shellEscape p}") exclude)}

@@ -140,7 +140,7 @@ fn write_manifest(path: &Path, zip: &Path, listing: &[Value], root_partition: u6
             size: m["size"].as_u64().unwrap(),
             compressed_size: m["csize"].as_u64().unwrap(),
             crc32: format!("0x{:08x}", m["crc"].as_u64().unwrap()),
-            sha256: "0".repeat(64),
+            sha256: Some("0".repeat(64)),
             method: m["method"].as_u64().unwrap() as u16,
         })
         .collect();

@@ -54,8 +54,12 @@ pub struct Member {
     pub compressed_size: u64,
     /// CRC-32 as `0x`-prefixed lowercase hex, as zip tools print it.
     pub crc32: String,
-    /// SHA-256 of the uncompressed content, lowercase hex.
-    pub sha256: String,
+    /// SHA-256 of the uncompressed content, lowercase hex. Left out for
+    /// root.img unless asked for (`--root-sha256`): hashing every byte of
+    /// the partition, zeros included, cost a sixth of packaging's CPU, and
+    /// the download is covered by `packageSha256` and the zip's CRC-32s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// Compression method number as stored in the zip (0 store, 8 deflate).
     pub method: u16,
 }

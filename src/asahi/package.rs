@@ -95,7 +95,7 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
                 size: 0,
                 compressed_size: 0,
                 crc32: "0x00000000".into(),
-                sha256: hex(&Sha256::digest(b"").into()),
+                sha256: Some(hex(&Sha256::digest(b"").into())),
                 method: 0,
             })
         };
@@ -264,7 +264,7 @@ fn add_fat_file<W: Write>(
         size: tee.size,
         compressed_size: written.compressed_size(),
         crc32: format!("0x{crc:08x}"),
-        sha256: hex(&tee.sha.finalize().into()),
+        sha256: Some(hex(&tee.sha.finalize().into())),
         method: if e.size == 0 { 0 } else { 8 },
     })
 }
@@ -308,7 +308,7 @@ fn add_root_image<W: Write>(
         size: summary.uncompressed,
         compressed_size: written.compressed_size(),
         crc32: format!("0x{:08x}", summary.crc32),
-        sha256: hex(&summary.sha256),
+        sha256: summary.sha256.as_ref().map(hex),
         method: 8,
     })
 }

@@ -262,6 +262,15 @@ for fs in btrfs ext4; do
     continue
   fi
   rm -f "$log"
+  # One derivation: the package builds its image in its build directory.
+  if pkg_drv=$(nix-instantiate tests/nix/stand-in-packaging.nix \
+    --argstr toolsBin "$tools_bin" --argstr toolsStamp "$tools_stamp" \
+    --argstr extraPath "$extra_path" --argstr fs "$fs" -A package 2>/dev/null) &&
+    ! nix-store -q --references "$pkg_drv" | grep -q -- '-image\.drv$'; then
+    ok "the package does not depend on the image derivation ($fs)"
+  else
+    fail "the package depends on the image derivation, or did not instantiate ($fs)"
+  fi
   pkg=$(echo "$res" | grep -- '-package$' | head -n 1)
   img=$(echo "$res" | grep -- '-image$' | head -n 1)
   ver=$(echo "$res" | grep -- '-verify$' | head -n 1)
