@@ -48,7 +48,8 @@ set -x
 "$bin/mkimage" --layout "$out/layout.json" --output "$out/disk.img" --report "$out/report.json"
 "$bin/carve-partitions" list "$out/disk.img"
 "$bin/carve-partitions" asahi-package "$out/disk.img" --esp esp --root nixos \
-  --output "$out/sample-0.1.0-ext4.zip" --manifest "$out/sample-0.1.0-ext4.manifest.json"
+  --output "$out/sample-0.1.0-ext4.zip" --manifest "$out/sample-0.1.0-ext4.manifest.json" \
+  --root-sha256
 "$bin/gen-installer-data" entry --manifest "$out/sample-0.1.0-ext4.manifest.json" \
   --name sample --version 0.1.0 --fs ext4 --package-url https://example.invalid/os/ \
   --output "$out/entry.json"

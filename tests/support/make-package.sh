@@ -30,8 +30,9 @@ cat > "$work/layout.json" <<JSON
 JSON
 base=$name-$version-$fs
 "$bin/mkimage" --layout "$work/layout.json" --output "$work/disk.img" >/dev/null
+# --root-sha256: the tests compare what the installer path unpacks with it.
 "$bin/carve-partitions" asahi-package "$work/disk.img" --esp esp --root nixos \
-  --output "$out/$base.zip" --manifest "$out/$base.manifest.json" >/dev/null
+  --output "$out/$base.zip" --manifest "$out/$base.manifest.json" --root-sha256 >/dev/null
 "$bin/gen-installer-data" entry --manifest "$out/$base.manifest.json" \
   --name "$name" --version "$version" --fs "$fs" --package-url "$base.zip" \
   --output "$work/entry.json" >/dev/null
