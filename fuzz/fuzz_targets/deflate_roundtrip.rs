@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         level: 1 + u32::from(head[0]) % 12,
         threads: 1 + usize::from(head[1] % 3),
         chunk_size: 1 + usize::from(u16::from_le_bytes([head[2], head[3]])),
+        sha256: head[1] & 0x80 != 0,
     };
     // Streamed, in writes of a size taken from the input.
     let step = 1 + usize::from(head[2] % 97);
