@@ -10,7 +10,7 @@ pub const DOS_EPOCH: i64 = 315_532_800;
 pub fn source_date_epoch_or(default: i64) -> Result<i64> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => v.trim().parse::<i64>().ok().filter(|t| *t >= 0).ok_or_else(|| {
-            Error::Invalid(format!(
+            Error::invalid(format!(
                 "SOURCE_DATE_EPOCH={v:?} is not a non-negative number of seconds since 1970: fix or unset it"
             ))
         }),

@@ -71,6 +71,22 @@ impl Error {
             message: message.into(),
         }
     }
+
+    pub fn fat(message: impl Into<String>) -> Self {
+        Error::Fat(message.into())
+    }
+
+    pub fn package(message: impl Into<String>) -> Self {
+        Error::Package(message.into())
+    }
+
+    pub fn installer_data(message: impl Into<String>) -> Self {
+        Error::InstallerData(message.into())
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::Invalid(message.into())
+    }
 }
 
 /// Attach the action and path to an `io::Result`.

@@ -29,7 +29,7 @@ impl InputStamp {
     /// Call after the last read, before committing what was made from it.
     pub fn unchanged(&self, file: &File, path: &Path) -> Result<()> {
         if InputStamp::of(file, path)? != *self {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "{} changed while it was being read (written to or truncated by another process): nothing was written; run again once it is complete",
                 path.display()
             )));

@@ -22,7 +22,7 @@ impl Guid {
     /// short, braces, stray characters) is an error rather than a guess.
     pub fn parse(text: &str) -> Result<Guid> {
         let bad = || {
-            Error::Invalid(format!(
+            Error::invalid(format!(
                 "{text:?} is not a GUID: expected 8-4-4-4-12 hexadecimal digits, e.g. C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
             ))
         };
@@ -161,7 +161,7 @@ pub fn parse_u32_id(text: &str) -> Result<u32> {
         .unwrap_or(t)
         .replace('-', "");
     if hex.is_empty() || hex.len() > 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "{text:?} is not a 32-bit hexadecimal id such as 0x12CEA600"
         )));
     }

@@ -22,7 +22,7 @@ pub fn parse_size(text: &str) -> Result<u64> {
         .find_map(|(suffix, mult)| t.strip_suffix(suffix).map(|d| (d.trim(), *mult)))
         .unwrap_or((t, 1));
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "size {text:?} is not a number of bytes or a KiB/MiB/GiB/TiB amount (e.g. \"512MiB\")"
         )));
     }
@@ -30,7 +30,7 @@ pub fn parse_size(text: &str) -> Result<u64> {
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| Error::Invalid(format!("size {text:?} is too large")))
+        .ok_or_else(|| Error::invalid(format!("size {text:?} is too large")))
 }
 
 /// Saturates instead of wrapping: a size near 2^64 stays huge (and fails the

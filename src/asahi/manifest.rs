@@ -79,13 +79,13 @@ impl Manifest {
     pub fn read(path: &Path) -> Result<Manifest> {
         let text = std::fs::read_to_string(path).ctx("read manifest", path)?;
         let m: Manifest = serde_json::from_str(&text).map_err(|e| {
-            Error::Invalid(format!(
+            Error::invalid(format!(
                 "{} is not a package manifest written by carve-partitions asahi-package: {e}",
                 path.display()
             ))
         })?;
         if m.version != MANIFEST_VERSION {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "{}: manifest version {} is not supported (expected {MANIFEST_VERSION}): rebuild the package with this version of carve-partitions",
                 path.display(),
                 m.version

@@ -53,13 +53,13 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
     let esp = table.select(&opts.esp)?;
     let root = table.select(&opts.root)?;
     if esp.index == root.index {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "--esp {:?} and --root {:?} select the same partition ({}): they must differ",
             opts.esp, opts.root, esp.index
         )));
     }
     if root.size % IMAGE_ALIGN != 0 {
-        return Err(Error::Package(format!(
+        return Err(Error::package(format!(
             "{}: root partition {} is {} bytes, not a multiple of {IMAGE_ALIGN}: the installer aborts on such an image; align the partition to 4 KiB",
             image.display(),
             root.index,
@@ -179,7 +179,7 @@ fn select_entries(
                 .split('/')
                 .any(|c| c == ".." || c == "." || c.is_empty())
         {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "--exclude {e:?} is not a path below the ESP root such as EFI/nixos/.extra-files"
             )));
         }

@@ -125,20 +125,20 @@ fn push(p: Push) -> Result<()> {
     let dest = p
         .dest
         .as_ref()
-        .ok_or_else(|| Error::Invalid("--to is required: an s3:// URL or a directory".into()))?;
+        .ok_or_else(|| Error::invalid("--to is required: an s3:// URL or a directory"))?;
     let public_url = p.public_url.as_deref().ok_or_else(|| {
-        Error::Invalid("--public-url is required: the URL the destination is served from".into())
+        Error::invalid("--public-url is required: the URL the destination is served from")
     })?;
     let public_url = public_url.trim_end_matches('/').to_string();
     bootstrap::check_url(&public_url, "--public-url")?;
     if p.results.is_empty() {
-        return Err(Error::Invalid(
-            "no build results given: pass package outputs (result directories)".into(),
+        return Err(Error::invalid(
+            "no build results given: pass package outputs (result directories)",
         ));
     }
     if p.keep == Some(0) {
-        return Err(Error::Invalid(
-            "--keep 0 would publish an empty list: keep at least 1".into(),
+        return Err(Error::invalid(
+            "--keep 0 would publish an empty list: keep at least 1",
         ));
     }
     let results = p

@@ -35,7 +35,7 @@ impl InstallerPin {
         check_url(url, "--installer-url")?;
         let sha256 = sha256.to_ascii_lowercase();
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "--installer-sha256 {sha256:?} is not 64 hex digits: pass the SHA-256 of the installer tarball"
             )));
         }
@@ -61,7 +61,7 @@ pub fn check_url(url: &str, what: &str) -> Result<()> {
         .bytes()
         .all(|b| b.is_ascii_graphic() && !b"'\"`$\\;<>|&(){}".contains(&b));
     if !(url.starts_with("http://") || url.starts_with("https://")) || !plain {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "{what} {url:?} is not a plain http(s) URL: no spaces, quotes or shell characters"
         )));
     }
@@ -113,7 +113,7 @@ pub fn render(tool: &str, base: &str, pin: &InstallerPin, list: &Value) -> Resul
 pub fn pin_by_download(url: &str) -> Result<InstallerPin> {
     check_url(url, "--installer-url")?;
     let fail = |e: String| {
-        Error::Invalid(format!(
+        Error::invalid(format!(
             "cannot download {url} to pin its SHA-256 ({e}): pass --installer-sha256 (or serve --installer-file)"
         ))
     };

@@ -71,13 +71,13 @@ pub fn default_jobs() -> usize {
 pub fn run(opts: &Options) -> Result<Report> {
     let start = Instant::now();
     if opts.sources.is_empty() && opts.paths_from.is_none() {
-        return Err(Error::Invalid(
-            "nothing to copy: give at least one SRC or --paths-from FILE".into(),
+        return Err(Error::invalid(
+            "nothing to copy: give at least one SRC or --paths-from FILE",
         ));
     }
     // Fail before a long scan when the answer is already known.
     if opts.dest.symlink_metadata().is_ok() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "output {} already exists: remove it or choose another path",
             opts.dest.display()
         )));

@@ -68,7 +68,7 @@ impl Plan {
             self.add_tree_contents(src, Path::new(""), false)
         } else {
             let name = src.file_name().ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::invalid(format!(
                     "source {} has no file name to copy it under",
                     src.display()
                 ))
@@ -85,7 +85,7 @@ impl Plan {
     /// staged tree, and every image made from it, depend on that setting.
     pub fn add_store_path(&mut self, path: &Path) -> Result<()> {
         let name = path.file_name().ok_or_else(|| {
-            Error::Invalid(format!("store path {} has no base name", path.display()))
+            Error::invalid(format!("store path {} has no base name", path.display()))
         })?;
         let rel = Path::new("nix/store").join(name);
         let meta = path.symlink_metadata().ctx("read store path", path)?;
@@ -158,7 +158,7 @@ impl Plan {
             } else {
                 "of an unknown file type"
             };
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "{} is {what}: only files, directories and symlinks can be copied; remove it from the source",
                 src.display()
             )));
@@ -185,7 +185,7 @@ impl Plan {
             // directory has no content to overwrite, and its mode and time
             // are normalised anyway.
             MapEntry::Occupied(o) if o.get().kind == Kind::Dir && entry.kind == Kind::Dir => Ok(()),
-            MapEntry::Occupied(o) => Err(Error::Invalid(format!(
+            MapEntry::Occupied(o) => Err(Error::invalid(format!(
                 "DEST/{} would come from both {} and {}: sources must not overlap",
                 entry.rel.display(),
                 describe(o.get()),
@@ -224,7 +224,7 @@ pub fn read_store_paths(file: &Path) -> Result<Vec<PathBuf>> {
         }
         let path = Path::new(OsStr::from_bytes(line));
         if !path.is_absolute() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "{} line {}: {:?} is not an absolute store path: the file must list one /nix/store/... path per line",
                 file.display(),
                 n + 1,
@@ -232,7 +232,7 @@ pub fn read_store_paths(file: &Path) -> Result<Vec<PathBuf>> {
             )));
         }
         if path.file_name().is_none() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "{} line {}: {:?} has no base name to place it under DEST/nix/store",
                 file.display(),
                 n + 1,

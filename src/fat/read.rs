@@ -92,7 +92,7 @@ pub fn open<'a>(
 ) -> Result<FatFs<'a>> {
     let mut boot = [0u8; 512];
     let not_fat = |why: &str| {
-        Error::Fat(format!(
+        Error::fat(format!(
             "{}: {what} does not hold a FAT filesystem ({why}); select the ESP partition",
             image.display()
         ))
@@ -118,7 +118,7 @@ pub fn open<'a>(
     // fatfs follows cluster chains without looking for loops: check every
     // chain it could follow before it follows any.
     let damaged = |why: String| {
-        Error::Fat(format!(
+        Error::fat(format!(
             "{}: the FAT filesystem in {what} is damaged: {why}; repair it with fsck.vfat",
             image.display()
         ))
@@ -463,7 +463,7 @@ fn walk(
     depth: usize,
 ) -> Result<()> {
     if depth > 64 {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "{}: FAT directories nest deeper than 64 levels at {prefix:?}: the filesystem is probably damaged (a directory loop)",
             image.display()
         )));
@@ -510,13 +510,13 @@ fn walk(
 fn check_name(name: &str, prefix: &str, image: &Path) -> Result<()> {
     let dir = if prefix.is_empty() { "/" } else { prefix };
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "{}: the FAT directory {dir:?} holds an entry named {name:?}, which could escape the output directory; refusing to unpack it",
             image.display(),
         )));
     }
     if name.contains('\u{FFFD}') {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "{}: the FAT directory {dir:?} holds a short name with non-ASCII characters ({name:?}) that cannot be decoded without knowing its DOS code page; give the file a long (VFAT) name or an ASCII name",
             image.display(),
         )));
@@ -525,7 +525,7 @@ fn check_name(name: &str, prefix: &str, image: &Path) -> Result<()> {
 }
 
 fn fat_io(image: &Path, at: &str, e: io::Error) -> Error {
-    Error::Fat(format!(
+    Error::fat(format!(
         "{}: cannot read the FAT directory {:?}: {e}; the filesystem is damaged",
         image.display(),
         if at.is_empty() { "/" } else { at }
@@ -560,7 +560,7 @@ pub fn copy_file(
         total += n as u64;
     }
     if total != entry.size {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "{}: ESP file {path} has {} bytes in its directory entry but {total} in its cluster chain: the FAT filesystem is damaged",
             image.display(),
             entry.size,

@@ -75,12 +75,12 @@ pub fn write_fat32(
     let g = geometry::choose(size, opts.sector_size)?;
     let ss = u64::from(opts.sector_size);
     if offset % ss != 0 {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "FAT32 filesystem offset {offset} is not a multiple of the {ss}-byte sector size"
         )));
     }
     let hidden_sectors = u32::try_from(offset / ss).map_err(|_| {
-        Error::Fat(format!(
+        Error::fat(format!(
             "FAT32 filesystem offset {offset} is beyond what the boot sector can record ({} sectors)",
             u32::MAX
         ))
@@ -90,7 +90,7 @@ pub fn write_fat32(
         .ctx("read metadata of", "the output image")?
         .len();
     if out_len < offset + size {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "the output image is {out_len} bytes, shorter than the end of the FAT32 filesystem ({} bytes): size the image first",
             offset + size
         )));
@@ -102,7 +102,7 @@ pub fn write_fat32(
     if needed > u64::from(g.clusters) {
         let missing = (needed - u64::from(g.clusters)) * cs;
         let min = min_size_of(&root, label.is_some(), opts.sector_size)?;
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "{} does not fit in a FAT32 filesystem of {size} bytes: {missing} bytes ({:.2} MiB) more are needed; make it at least {min} bytes ({} MiB)",
             source.display(),
             missing as f64 / MIB as f64,
@@ -230,7 +230,7 @@ fn label_bytes(label: &str) -> Result<Option<[u8; MAX_LABEL]>> {
         return Ok(None);
     }
     let bad = |why: &str| {
-        Err(Error::Fat(format!(
+        Err(Error::fat(format!(
             "FAT volume label {label:?} {why}: use at most {MAX_LABEL} printable ASCII characters other than {LABEL_FORBIDDEN}"
         )))
     };
@@ -260,7 +260,7 @@ fn place_dirs(
 ) -> Result<()> {
     let slots = dir.slots(is_root, has_label);
     if slots > MAX_DIR_SLOTS {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "{}: the directory needs {slots} 32-byte entries, FAT allows {MAX_DIR_SLOTS}: split it or shorten its names",
             dir.path.display()
         )));
@@ -382,7 +382,7 @@ fn copy_files(dir: &Dir, out: &File, offset: u64, g: &geometry::Geometry) -> Res
                 let src = File::open(&e.path).ctx("open", &e.path)?;
                 let now = src.metadata().ctx("read metadata of", &e.path)?.len();
                 if now != *len {
-                    return Err(Error::Fat(format!(
+                    return Err(Error::fat(format!(
                         "{}: changed size while the FAT32 filesystem was written ({len} then {now} bytes)",
                         e.path.display()
                     )));

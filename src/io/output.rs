@@ -216,7 +216,7 @@ impl AtomicDir {
     /// build step wants, and refusing avoids deleting a user's files.
     pub fn create(dest: &Path) -> Result<Self> {
         if dest.symlink_metadata().is_ok() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "output {} already exists: remove it or choose another path",
                 dest.display()
             )));

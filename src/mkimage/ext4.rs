@@ -47,7 +47,7 @@ pub(super) fn plan<'a>(
     let est = match given {
         Some(b) => {
             if b % 4096 != 0 {
-                return Err(Error::Invalid(format!(
+                return Err(Error::invalid(format!(
                     "{at}.size: {b} bytes is not a multiple of the 4096-byte ext4 block size"
                 )));
             }
@@ -110,7 +110,7 @@ impl Fill for Ext4<'_> {
             }
             Ext4Outcome::NoSpace(_, msg) => {
                 let want = sizing::ext4_auto(&self.stats).with_headroom;
-                return Err(Error::Invalid(format!(
+                return Err(Error::invalid(format!(
                     "{}: {} does not fit in {} ({msg}): about {} bytes missing (the auto size would be {want} bytes)",
                     super::at(i),
                     spec.source.display(),

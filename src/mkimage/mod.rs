@@ -385,7 +385,7 @@ pub fn run(opts: &Options) -> Result<()> {
         Some(path) => {
             let mut f = AtomicFile::create(path)?;
             let mut json = serde_json::to_string_pretty(&report)
-                .map_err(|e| Error::Invalid(format!("cannot encode the report: {e}")))?;
+                .map_err(|e| Error::invalid(format!("cannot encode the report: {e}")))?;
             json.push('\n');
             std::io::Write::write_all(f.file_mut(), json.as_bytes()).ctx("write", path)?;
             Some(f)
@@ -410,7 +410,7 @@ fn probe(path: &Path, name: &'static str, args: &[&str], userns: bool) -> Result
 }
 
 fn missing(at: &str, what: &str, need: u64, have: u64) -> Error {
-    Error::Invalid(format!(
+    Error::invalid(format!(
         "{at}: {what} needs {} but the partition is {}: {} bytes missing (raise the size or use \"auto\")",
         human(need),
         human(have),
@@ -447,7 +447,7 @@ fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
     };
     let (size, sector_size) = (planned.size, ctx.sector_size);
     if size % u64::from(sector_size) != 0 {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "{}.size: {size} bytes is not a multiple of the sector size {sector_size}",
             at(i)
         )));

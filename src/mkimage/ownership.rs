@@ -49,7 +49,7 @@ impl OwnerPolicy {
         if meta.uid() == self.uid && meta.gid() == self.gid {
             return Ok(());
         }
-        Err(Error::Invalid(if self.user_namespace {
+        Err(Error::invalid(if self.user_namespace {
             format!(
                 "{} is owned by {}:{}, not by the caller {}:{}: every file of an ext4/btrfs source tree must belong to the user running mkimage, who becomes 0:0 in the image (stage the tree with deterministic-copy as that user)",
                 path.display(),
@@ -114,7 +114,7 @@ pub fn enter_user_namespace_on_exec(cmd: &mut Command) -> Result<()> {
 pub fn enter_user_namespace_on_exec(_cmd: &mut Command) -> Result<()> {
     // SAFETY: geteuid cannot fail.
     let uid = unsafe { libc::geteuid() };
-    Err(Error::Invalid(format!(
+    Err(Error::invalid(format!(
         "mkimage runs as uid {uid}, and only Linux user namespaces let it record files as 0:0 without root: run it as root on a tree staged with deterministic-copy"
     )))
 }
@@ -126,7 +126,7 @@ pub fn probe_user_namespace(program: &Path, args: &[&str]) -> Result<std::proces
     cmd.args(args).env("LC_ALL", "C");
     enter_user_namespace_on_exec(&mut cmd)?;
     cmd.output().map_err(|e| {
-        Error::Invalid(format!(
+        Error::invalid(format!(
             "cannot create a user namespace mapping the caller (uid {}) to root to run {} ({e}): mkimage needs one when not run as root, so that files in the image belong to 0:0; allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1, or the AppArmor/SELinux policy) or run as root on a tree staged with deterministic-copy",
             unsafe { libc::geteuid() },
             program.display()

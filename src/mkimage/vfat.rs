@@ -46,7 +46,7 @@ pub(super) fn plan<'a>(
     let estimate = Some(serde_json::json!({ "minFat32Size": min }));
     let size = match given {
         Some(b) if b < min => {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "{at}.size: FAT32 with {}-byte sectors holding {} needs at least {}, the partition is {}: {} bytes missing",
                 ctx.sector_size,
                 spec.source.display(),

@@ -24,7 +24,7 @@ pub fn read_table_with_sector_size(
 ) -> Result<PartitionTable> {
     if let Some(ss) = sector_size {
         if !SECTOR_SIZES.contains(&ss) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "sector size {ss} is not supported: use 512 or 4096"
             )));
         }

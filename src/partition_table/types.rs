@@ -118,7 +118,7 @@ pub fn alias_for(t: &PartType) -> Option<&'static str> {
 }
 
 fn alias_unavailable(alias: &str, table: &str) -> Error {
-    Error::Invalid(format!(
+    Error::invalid(format!(
         "partition type {alias:?} has no {table} equivalent: give a {} instead",
         if table == "GPT" {
             "type GUID"
@@ -130,7 +130,7 @@ fn alias_unavailable(alias: &str, table: &str) -> Error {
 
 fn unknown(t: &str) -> Error {
     let names: Vec<&str> = TYPE_ALIASES.iter().map(|(a, _, _)| *a).collect();
-    Error::Invalid(format!(
+    Error::invalid(format!(
         "partition type {t:?} is not a known alias ({}), a GUID or an MBR type byte",
         names.join(", ")
     ))

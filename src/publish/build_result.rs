@@ -56,7 +56,7 @@ impl BuildResult {
         let manifest = Manifest::read(&manifest_path)?;
         let size = std::fs::metadata(&zip).ctx("read", &zip)?.len();
         if manifest.package != zip_name || manifest.package_size != size {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "{}: describes {} of {} bytes, not {} of {size} bytes: pass the zip and manifest of one build",
                 manifest_path.display(),
                 manifest.package,
@@ -69,7 +69,7 @@ impl BuildResult {
         let entry = match data.get("os_list") {
             Some(Value::Array(list)) if list.len() == 1 => list[0].clone(),
             Some(_) => {
-                return Err(Error::InstallerData(format!(
+                return Err(Error::installer_data(format!(
                     "{}: expected exactly one os_list entry, the one gen-installer-data wrote for this build",
                     data_path.display()
                 )))
@@ -78,7 +78,7 @@ impl BuildResult {
         };
         let problems = check_entry(&entry);
         if !problems.is_empty() {
-            return Err(Error::InstallerData(format!(
+            return Err(Error::installer_data(format!(
                 "{}: {}: rebuild the package",
                 data_path.display(),
                 problems.join("; ")
@@ -128,11 +128,11 @@ fn file_name(p: &Path) -> &str {
 fn one(mut found: Vec<PathBuf>, dir: &Path, what: &str) -> Result<PathBuf> {
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err(Error::Invalid(format!(
+        0 => Err(Error::invalid(format!(
             "{}: no {what}: pass the output of a package build (nix build .#...)",
             dir.display()
         ))),
-        _ => Err(Error::Invalid(format!(
+        _ => Err(Error::invalid(format!(
             "{}: more than one {what}: pass the zip itself",
             dir.display()
         ))),

@@ -22,7 +22,7 @@ pub struct GcReport {
 
 fn parse(store: &dyn Store, key: &str, bytes: &[u8]) -> Result<Value> {
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::InstallerData(format!(
+        Error::installer_data(format!(
             "{}/{key} is not valid JSON ({e}): gc cannot tell what it names, so deletes nothing; repair or remove it",
             store.describe()
         ))
@@ -38,7 +38,7 @@ pub fn run(
     let now = SystemTime::now();
     let age = |t: SystemTime| now.duration_since(t).unwrap_or_default();
     let Some((live, _)) = store.get(LIST_KEY)? else {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "{}/{LIST_KEY} does not exist: gc deletes nothing without a live list",
             store.describe()
         )));

@@ -136,7 +136,7 @@ impl Store for LocalStore {
         let mut out = AtomicFile::create(&path)?;
         let got = hash_file(file, Some(out.file_mut()))?;
         if got != sha256 {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "{} has SHA-256 {got}, not {sha256} as its manifest says: the zip changed after the build; rebuild it",
                 file.display()
             )));

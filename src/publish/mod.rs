@@ -101,7 +101,7 @@ fn check_existing(store: &dyn Store, key: &str, r: &BuildResult, size: u64) -> R
     if meta.size == size && sha.as_deref() == Some(r.manifest.package_sha256.as_str()) {
         return Ok(true);
     }
-    Err(Error::Invalid(format!(
+    Err(Error::invalid(format!(
         "{}/{key} exists with other bytes ({} bytes, SHA-256 {}) than {} ({size} bytes, SHA-256 {}): published names are never reused; find out what wrote it before deleting it",
         store.describe(),
         meta.size,
@@ -156,13 +156,13 @@ pub fn run(store: &dyn Store, results: &[BuildResult], opts: &Options) -> Result
             None => (json!({"os_list": []}), Condition::Absent),
             Some((bytes, meta)) => {
                 let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                    Error::InstallerData(format!(
+                    Error::installer_data(format!(
                         "{}/{LIST_KEY} is not valid JSON ({e}): refusing to replace it; repair it from a snapshot under {SNAPSHOT_PREFIX}/",
                         store.describe()
                     ))
                 })?;
                 let etag = meta.etag.ok_or_else(|| {
-                    Error::Invalid(format!(
+                    Error::invalid(format!(
                         "{}/{LIST_KEY}: the storage gave no ETag: it cannot be updated safely",
                         store.describe()
                     ))
@@ -183,7 +183,7 @@ pub fn run(store: &dyn Store, results: &[BuildResult], opts: &Options) -> Result
                 std::thread::sleep(Duration::from_millis(50 * u64::from(attempts)));
             }
             Written::Conflict => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::invalid(format!(
                     "{}/{LIST_KEY} kept changing during {attempts} attempts: the zips are published; run publish again",
                     store.describe()
                 )))

@@ -49,11 +49,11 @@ pub fn request_timeout(part_size: usize, concurrency: usize, min_rate: u64) -> D
 impl S3Store {
     pub fn new(opts: S3Options) -> Result<Self> {
         let rest = opts.url.strip_prefix("s3://").ok_or_else(|| {
-            Error::Invalid(format!("{} is not an s3://bucket[/prefix] URL", opts.url))
+            Error::invalid(format!("{} is not an s3://bucket[/prefix] URL", opts.url))
         })?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(Error::Invalid(format!("{}: no bucket name", opts.url)));
+            return Err(Error::invalid(format!("{}: no bucket name", opts.url)));
         }
         let timeout = request_timeout(opts.part_size, opts.concurrency, opts.min_rate);
         let mut b = AmazonS3Builder::from_env()
@@ -81,7 +81,7 @@ impl S3Store {
             b = b.with_region(r);
         }
         let store = b.build().map_err(|e| {
-            Error::Invalid(format!(
+            Error::invalid(format!(
                 "cannot use {}: {e}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and --endpoint/--region",
                 opts.url
             ))
@@ -90,7 +90,7 @@ impl S3Store {
             .worker_threads(opts.concurrency.clamp(1, 8))
             .enable_all()
             .build()
-            .map_err(|e| Error::Invalid(format!("cannot start the I/O runtime: {e}")))?;
+            .map_err(|e| Error::invalid(format!("cannot start the I/O runtime: {e}")))?;
         Ok(S3Store {
             store,
             rt,
@@ -109,7 +109,7 @@ impl S3Store {
     }
 
     fn err(&self, action: &str, key: &str, e: object_store::Error) -> Error {
-        Error::Invalid(format!(
+        Error::invalid(format!(
             "cannot {action} s3://{}/{}: {e}: check the endpoint, the bucket and the credentials",
             self.bucket,
             self.path(key)
@@ -148,7 +148,7 @@ fn profile_credentials() -> Result<Option<(String, String, Option<String>)>> {
     }
     match (id, secret) {
         (Some(i), Some(s)) => Ok(Some((i, s, token))),
-        _ if std::env::var_os("AWS_PROFILE").is_some() => Err(Error::Invalid(format!(
+        _ if std::env::var_os("AWS_PROFILE").is_some() => Err(Error::invalid(format!(
             "{}: profile {profile:?} has no aws_access_key_id and aws_secret_access_key",
             file.display()
         ))),
@@ -234,7 +234,7 @@ impl Store for S3Store {
         let mut f = std::fs::File::open(file).ctx("open", file)?;
         let mut hasher = Sha256::new();
         let mismatch = |got: String| {
-            Error::Invalid(format!(
+            Error::invalid(format!(
                 "{} has SHA-256 {got}, not {sha256} as its manifest says: the zip changed after the build; rebuild it",
                 file.display()
             ))

@@ -17,7 +17,7 @@ pub struct Verified {
 }
 
 fn fail(url: &str, what: String) -> Error {
-    Error::Invalid(format!(
+    Error::invalid(format!(
         "{url}: {what}: the installer could not download it from there; check the public URL and the server (nothing points at it yet)"
     ))
 }
@@ -27,12 +27,12 @@ pub fn verify_zip(url: &str, file: &Path, size: u64) -> Result<Verified> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start the I/O runtime: {e}")))?;
+        .map_err(|e| Error::invalid(format!("cannot start the I/O runtime: {e}")))?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(60))
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start an HTTP client: {e}")))?;
+        .map_err(|e| Error::invalid(format!("cannot start an HTTP client: {e}")))?;
     let mut local = std::fs::File::open(file).ctx("open", file)?;
     let mut local_range = |off: u64, len: u64| -> Result<Vec<u8>> {
         let mut b = vec![0u8; len as usize];
@@ -124,16 +124,16 @@ pub fn head_status(url: &str) -> Result<u16> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start the I/O runtime: {e}")))?;
+        .map_err(|e| Error::invalid(format!("cannot start the I/O runtime: {e}")))?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start an HTTP client: {e}")))?;
+        .map_err(|e| Error::invalid(format!("cannot start an HTTP client: {e}")))?;
     rt.block_on(async {
         with_retries(|| client.head(url).send())
             .await
             .map(|r| r.status().as_u16())
-            .map_err(|e| Error::Invalid(format!("{url}: HEAD failed: {e}")))
+            .map_err(|e| Error::invalid(format!("{url}: HEAD failed: {e}")))
     })
 }
 

@@ -86,7 +86,7 @@ pub fn run(results: &[BuildResult], opts: Options) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start the I/O runtime: {e}")))?;
+        .map_err(|e| Error::invalid(format!("cannot start the I/O runtime: {e}")))?;
     rt.block_on(serve(results, opts))
 }
 
@@ -94,7 +94,7 @@ async fn serve(results: &[BuildResult], opts: Options) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| {
-            Error::Invalid(format!(
+            Error::invalid(format!(
                 "cannot listen on {}: {e}: pick another --listen address or port",
                 opts.listen
             ))
@@ -152,7 +152,7 @@ async fn serve(results: &[BuildResult], opts: Options) -> Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(stop_signal())
         .await
-        .map_err(|e| Error::Invalid(format!("the server failed: {e}")))?;
+        .map_err(|e| Error::invalid(format!("the server failed: {e}")))?;
     crate::diag::note("stopped");
     Ok(())
 }

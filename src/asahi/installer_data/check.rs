@@ -497,7 +497,7 @@ pub fn run(path: &Path, package: Option<&Path>) -> Result<String> {
         let chosen = match (matching.as_slice(), entries) {
             ([], [only]) => vec![(0, only)],
             ([], _) => {
-                return Err(Error::InstallerData(format!(
+                return Err(Error::installer_data(format!(
                     "{shown}: no entry's \"package\" names {zip_name:?}: pass the zip the entry was made for"
                 )))
             }
@@ -521,7 +521,7 @@ pub fn run(path: &Path, package: Option<&Path>) -> Result<String> {
             .unwrap_or_default();
         Ok(format!("{shown}: {} entries OK{with}\n", entries.len()))
     } else {
-        Err(Error::InstallerData(format!(
+        Err(Error::installer_data(format!(
             "{shown}: {} problem(s) the installer would trip on (listed above)",
             problems.len()
         )))

@@ -64,7 +64,7 @@ pub fn derive_volume_id(package_id: &str) -> String {
 pub fn normalise_supported_fw(values: &[String]) -> Result<Vec<&'static str>> {
     let valid = KNOWN_FW.join(", ");
     if let Some(bad) = values.iter().find(|v| !KNOWN_FW.contains(&v.as_str())) {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "supported firmware {bad:?} is not one the installer knows: valid values are {valid}"
         )));
     }
@@ -74,19 +74,19 @@ pub fn normalise_supported_fw(values: &[String]) -> Result<Vec<&'static str>> {
         .filter(|k| values.iter().any(|v| v == k))
         .collect();
     if list.is_empty() {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "--supported-fw is empty: the installer would find no firmware on any Mac; give some of {valid}"
         )));
     }
     if let Some(problem) = super::firmware::stranded_problem(&list) {
-        return Err(Error::InstallerData(format!("--supported-fw: {problem}")));
+        return Err(Error::installer_data(format!("--supported-fw: {problem}")));
     }
     Ok(list)
 }
 
 fn resolve_package(url: &str, manifest: &Manifest) -> Result<String> {
     if let Some(problem) = package_ref_problem(&manifest.package) {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "the manifest's package file name is unusable: {problem}"
         )));
     }
@@ -96,7 +96,7 @@ fn resolve_package(url: &str, manifest: &Manifest) -> Result<String> {
         url.to_string()
     };
     if let Some(problem) = package_ref_problem(&resolved) {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "--package-url: {problem}: give an absolute http(s) URL of the zip, a URL ending in \"/\", or a bare file name"
         )));
     }
@@ -112,7 +112,7 @@ fn resolve_package(url: &str, manifest: &Manifest) -> Result<String> {
 
 fn check_text(what: &str, value: &str) -> Result<()> {
     if value.is_empty() || value.chars().any(char::is_control) {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "{what} {value:?} must be non-empty text without control characters"
         )));
     }
@@ -143,24 +143,24 @@ pub fn build_entry(manifest: &Manifest, opts: &EntryOptions) -> Result<Value> {
     let file = |name: &str| manifest.member(name).filter(|m| m.kind == MemberKind::File);
     let boot = format!("{ESP_SOURCE}/{NEXT_OBJECT}");
     if file(&boot).is_none() {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "the package has no {boot:?}: m1n1 would have nothing to chainload and the Mac would not boot; build the ESP with the Apple Silicon boot modules"
         )));
     }
     let root = file(ROOT_IMAGE).ok_or_else(|| {
-        Error::InstallerData(format!(
+        Error::installer_data(format!(
             "the package has no {ROOT_IMAGE:?} member: rebuild it with carve-partitions asahi-package"
         ))
     })?;
     let root_limit = manifest.partitions.root.size;
     if root.size == 0 || root.size % IMAGE_ALIGN != 0 {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "{ROOT_IMAGE} is {} bytes, not a positive multiple of {IMAGE_ALIGN}: the installer refuses it",
             root.size
         )));
     }
     if root.size > root_limit {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "{ROOT_IMAGE} is {} bytes, larger than the manifest's root partition ({root_limit} bytes): the manifest does not describe this zip",
             root.size
         )));
@@ -173,13 +173,13 @@ pub fn build_entry(manifest: &Manifest, opts: &EntryOptions) -> Result<Value> {
         .map(|m| m.size)
         .sum();
     if esp_files > esp_size {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "the esp/ files ({esp_files} bytes) do not fit the manifest's ESP size ({esp_size} bytes): build a larger ESP"
         )));
     }
     if let Some(icon) = &opts.icon {
         if file(icon).is_none() {
-            return Err(Error::InstallerData(format!(
+            return Err(Error::installer_data(format!(
                 "--icon {icon:?} is not a file in the package"
             )));
         }
@@ -220,7 +220,7 @@ pub fn build_entry(manifest: &Manifest, opts: &EntryOptions) -> Result<Value> {
     let mut problems = check_entry(&entry);
     problems.extend(check_package(&entry, &from_manifest(manifest)));
     if !problems.is_empty() {
-        return Err(Error::InstallerData(format!(
+        return Err(Error::installer_data(format!(
             "the package would not install: {}",
             problems.join("; ")
         )));
@@ -233,7 +233,7 @@ pub fn run(manifest_path: &Path, opts: &EntryOptions, output: &Path) -> Result<(
     let manifest = Manifest::read(manifest_path)?;
     let entry = build_entry(&manifest, opts).map_err(|e| match e {
         Error::InstallerData(m) => {
-            Error::InstallerData(format!("{}: {m}", manifest_path.display()))
+            Error::installer_data(format!("{}: {m}", manifest_path.display()))
         }
         other => other,
     })?;

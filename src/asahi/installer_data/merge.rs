@@ -22,16 +22,16 @@ fn identity(entry: &Value) -> Option<(&'static str, &str)> {
 /// Merge `new` (newest first) into `existing`. Pure: no I/O.
 pub fn merge_values(mut existing: Value, new: Vec<Value>, keep: Option<usize>) -> Result<Value> {
     let obj = existing.as_object_mut().ok_or_else(|| {
-        Error::InstallerData(
-            "the existing file is not a JSON object: expected {\"os_list\": [...]}".into(),
+        Error::installer_data(
+            "the existing file is not a JSON object: expected {\"os_list\": [...]}",
         )
     })?;
     let old = match obj.get_mut("os_list") {
         None => Vec::new(),
         Some(Value::Array(list)) => std::mem::take(list),
         Some(_) => {
-            return Err(Error::InstallerData(
-                "the existing file's \"os_list\" is not a list".into(),
+            return Err(Error::installer_data(
+                "the existing file's \"os_list\" is not a list",
             ))
         }
     };
@@ -55,8 +55,8 @@ pub fn merge_values(mut existing: Value, new: Vec<Value>, keep: Option<usize>) -
 /// Merge and write; the summary line for stdout.
 pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<String> {
     if keep == Some(0) {
-        return Err(Error::InstallerData(
-            "--keep 0 would publish an empty os_list: keep at least 1".into(),
+        return Err(Error::installer_data(
+            "--keep 0 would publish an empty os_list: keep at least 1",
         ));
     }
     let existing = if into.exists() {
@@ -68,21 +68,21 @@ pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<Stri
     for path in entries {
         let entry = read_json(path)?;
         if entry.get("os_list").is_some() {
-            return Err(Error::InstallerData(format!(
+            return Err(Error::installer_data(format!(
                 "{} is a whole installer_data file, not one entry: pass the files gen-installer-data entry wrote",
                 path.display()
             )));
         }
         let problems = check_entry(&entry);
         if !problems.is_empty() {
-            return Err(Error::InstallerData(format!(
+            return Err(Error::installer_data(format!(
                 "{}: {}: fix the entry before publishing it",
                 path.display(),
                 problems.join("; ")
             )));
         }
         if identity(&entry).is_none() {
-            return Err(Error::InstallerData(format!(
+            return Err(Error::installer_data(format!(
                 "{} has neither \"package\" nor \"name\" to identify it",
                 path.display()
             )));

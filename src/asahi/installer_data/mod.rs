@@ -76,7 +76,7 @@ pub fn is_exact_bytes(text: &str) -> bool {
 pub fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).ctx("read", path)?;
     serde_json::from_str(&text).map_err(|e| {
-        Error::InstallerData(format!(
+        Error::installer_data(format!(
             "{} is not valid JSON: {e}: fix or regenerate it",
             path.display()
         ))

@@ -32,7 +32,7 @@ impl PkgMember {
 pub fn read_zip(path: &Path) -> Result<Vec<PkgMember>> {
     let file = std::fs::File::open(path).ctx("open package", path)?;
     let bad = |e: rawzip::Error| {
-        Error::Package(format!(
+        Error::package(format!(
             "{}: not a readable zip archive: {e}: rebuild the package",
             path.display()
         ))

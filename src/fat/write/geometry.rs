@@ -49,7 +49,7 @@ pub fn check_sector_size(sector_size: u32) -> Result<()> {
     if sector_size == 512 || sector_size == 4096 {
         Ok(())
     } else {
-        Err(Error::Fat(format!(
+        Err(Error::fat(format!(
             "FAT32 sector size {sector_size} is not supported: use 512 or 4096"
         )))
     }
@@ -118,7 +118,7 @@ pub fn min_size(sector_size: u32) -> u64 {
 
 pub fn too_small(size: u64, sector_size: u32) -> Error {
     let min = min_size(sector_size);
-    Error::Fat(format!(
+    Error::fat(format!(
         "a FAT32 filesystem of {size} bytes ({:.2} MiB) is too small: FAT32 needs at least {min} bytes ({:.2} MiB) with {sector_size}-byte sectors; make the partition larger",
         size as f64 / MIB as f64,
         min as f64 / MIB as f64,
@@ -132,13 +132,13 @@ pub fn choose(size: u64, sector_size: u32) -> Result<Geometry> {
     check_sector_size(sector_size)?;
     let ss = u64::from(sector_size);
     if size % ss != 0 {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "FAT32 filesystem size {size} is not a multiple of the {sector_size}-byte sector size"
         )));
     }
     let total = size / ss;
     if total > u64::from(u32::MAX) {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "a FAT32 filesystem of {size} bytes is too large: at most {} bytes with {sector_size}-byte sectors",
             u64::from(u32::MAX) * ss
         )));
@@ -148,7 +148,7 @@ pub fn choose(size: u64, sector_size: u32) -> Result<Geometry> {
         if let Some(g) = layout(total, ss, cluster) {
             let n = u64::from(g.clusters);
             if n > MAX_CLUSTERS {
-                return Err(Error::Fat(format!(
+                return Err(Error::fat(format!(
                     "a FAT32 filesystem of {size} bytes is too large: it would have {n} clusters of {cluster} bytes, FAT32 numbers at most {MAX_CLUSTERS}"
                 )));
             }

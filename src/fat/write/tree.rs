@@ -36,7 +36,7 @@ const MAX_FILE: u64 = u32::MAX as u64;
 pub fn scan(root: &Path) -> Result<Dir> {
     let meta = follow(root)?;
     if !meta.is_dir() {
-        return Err(Error::Fat(format!(
+        return Err(Error::fat(format!(
             "{}: not a directory: the FAT source must be a directory tree",
             root.display()
         )));
@@ -55,7 +55,7 @@ fn follow(path: &Path) -> Result<fs::Metadata> {
             let target = fs::read_link(path)
                 .map(|t| t.display().to_string())
                 .unwrap_or_default();
-            Error::Fat(format!(
+            Error::fat(format!(
                 "{}: dangling symbolic link (to {target}): FAT holds only files and directories; fix or remove the link",
                 path.display()
             ))
@@ -75,7 +75,7 @@ fn scan_dir(dir: &Path, ancestors: &mut Vec<(u64, u64)>) -> Result<Dir> {
     let mut named = Vec::with_capacity(raw.len());
     for (bytes, path) in &raw {
         let name = std::str::from_utf8(bytes).map_err(|_| {
-            Error::Fat(format!(
+            Error::fat(format!(
                 "{}: the name is not valid UTF-8, which FAT long names cannot hold: rename it",
                 path.display()
             ))
@@ -89,7 +89,7 @@ fn scan_dir(dir: &Path, ancestors: &mut Vec<(u64, u64)>) -> Result<Dir> {
         let meta = follow(&path)?;
         let kind = if meta.is_file() {
             if meta.len() > MAX_FILE {
-                return Err(Error::Fat(format!(
+                return Err(Error::fat(format!(
                     "{}: {} bytes is larger than the largest FAT32 file ({MAX_FILE} bytes)",
                     path.display(),
                     meta.len()
@@ -102,7 +102,7 @@ fn scan_dir(dir: &Path, ancestors: &mut Vec<(u64, u64)>) -> Result<Dir> {
         } else if meta.is_dir() {
             let id = (meta.dev(), meta.ino());
             if ancestors.contains(&id) {
-                return Err(Error::Fat(format!(
+                return Err(Error::fat(format!(
                     "{}: symbolic link loop (the directory contains itself): FAT cannot hold it; remove the link",
                     path.display()
                 )));
@@ -112,7 +112,7 @@ fn scan_dir(dir: &Path, ancestors: &mut Vec<(u64, u64)>) -> Result<Dir> {
             ancestors.pop();
             Kind::Dir(sub)
         } else {
-            return Err(Error::Fat(format!(
+            return Err(Error::fat(format!(
                 "{}: a device, FIFO or socket: FAT holds only regular files and directories; remove it from the tree",
                 path.display()
             )));
