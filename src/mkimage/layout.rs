@@ -10,7 +10,7 @@
 
 use super::btrfs::{self, Subvolume};
 use super::{ext4, raw, vfat};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorContext, IoContext, Result};
 use crate::ids::{parse_u32_id, Guid};
 use crate::partition_table::{resolve_type, PartType, TableKind};
 use crate::units::parse_size;
@@ -253,14 +253,6 @@ impl Layout {
 
 fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
     let err = |at: &str, msg: String| Error::layout(path, format!("{at}: {msg}"));
-    // Error::Invalid from helpers carries a full sentence; prefix the path.
-    let wrap = |at: &str| {
-        let at = at.to_string();
-        move |e: Error| match e {
-            Error::Invalid(m) => Error::layout(path, format!("{at}: {m}")),
-            other => other,
-        }
-    };
     let table = match raw.table {
         TableName::Gpt => TableKind::Gpt,
         TableName::Mbr => TableKind::Mbr,
@@ -306,13 +298,13 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
         .as_deref()
         .map(Guid::parse)
         .transpose()
-        .map_err(wrap("diskGuid"))?;
+        .in_layout(path, "diskGuid")?;
     let mbr_signature = raw
         .mbr_signature
         .as_deref()
         .map(parse_u32_id)
         .transpose()
-        .map_err(wrap("mbrSignature"))?;
+        .in_layout(path, "mbrSignature")?;
     if table == TableKind::Gpt && mbr_signature.is_some() {
         return Err(err(
             "mbrSignature",
@@ -342,7 +334,7 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
     for (i, p) in raw.partitions.into_iter().enumerate() {
         let at = |key: &str| format!("partitions[{i}].{key}");
         let index = i as u32 + 1;
-        let part_type = resolve_type(&p.part_type, table).map_err(wrap(&at("type")))?;
+        let part_type = resolve_type(&p.part_type, table).in_layout(path, at("type"))?;
         if table == TableKind::Gpt && p.name.encode_utf16().count() > 36 {
             return Err(err(
                 &at("name"),
@@ -357,7 +349,7 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
             .as_deref()
             .map(Guid::parse)
             .transpose()
-            .map_err(wrap(&at("guid")))?;
+            .in_layout(path, at("guid"))?;
         if let Some(g) = guid {
             if let Some(j) = partitions
                 .iter()

@@ -119,13 +119,11 @@ impl PartitionTable {
                 )
             })
             .collect();
-        Error::Selector(format!(
-            "partition selector {selector:?}: {why}; partitions: {}",
-            if list.is_empty() {
-                "none".to_string()
-            } else {
-                list.join(", ")
-            }
-        ))
+        let list = if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        };
+        Error::selector(selector, format!("{why}; partitions: {list}"))
     }
 }

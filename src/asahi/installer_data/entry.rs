@@ -231,10 +231,10 @@ pub fn build_entry(manifest: &Manifest, opts: &EntryOptions) -> Result<Value> {
 /// `gen-installer-data entry`.
 pub fn run(manifest_path: &Path, opts: &EntryOptions, output: &Path) -> Result<()> {
     let manifest = Manifest::read(manifest_path)?;
+    // What is wrong with the entry is told of the manifest; other errors
+    // (an option's syntax) already say what they are about.
     let entry = build_entry(&manifest, opts).map_err(|e| match e {
-        Error::InstallerData(m) => {
-            Error::installer_data(format!("{}: {m}", manifest_path.display()))
-        }
+        Error::InstallerData { .. } => e.with_path(manifest_path),
         other => other,
     })?;
     write_json(output, &entry)
