@@ -942,6 +942,60 @@ fn error_btrfs_too_small() {
     expect_failure(dir, &l, None, &["partitions[0]", "bytes missing"]);
 }
 
+/// Every size error names the layout file and the key, as the layout's own
+/// errors do: those found while sizing a partition's content too.
+#[test]
+fn size_errors_name_the_layout() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    esp_tree(&dir.join("esp"));
+    make_tree(&dir.join("root"), false, 1_600_000_000);
+    btrfs_tree(&dir.join("broot"), false, 1_600_000_000);
+    fs::write(dir.join("raw.img"), vec![1u8; 3 << 20]).unwrap();
+    let l = dir.join("l.json");
+    let layout = format!("layout {}: ", l.display());
+    let case = |partition: serde_json::Value, at: &str, expect: &str| {
+        // 4096-byte sectors make FAT32's minimum larger than 64 MiB.
+        let sector_size = if expect == "bytes missing" { 4096 } else { 512 };
+        write_json(
+            &l,
+            serde_json::json!({"table": "gpt", "sectorSize": sector_size, "seed": "e",
+                "partitions": [partition]}),
+        );
+        expect_failure(dir, &l, None, &[&format!("{layout}{at}: "), expect]);
+    };
+    case(
+        serde_json::json!({"type": "esp", "size": "64MiB", "content": {"fs": "vfat", "source": "esp"}}),
+        "partitions[0].size",
+        "bytes missing",
+    );
+    case(
+        serde_json::json!({"type": "esp", "size": "3TiB", "content": {"fs": "vfat", "source": "esp"}}),
+        "partitions[0].size",
+        "too large",
+    );
+    case(
+        serde_json::json!({"type": "linux", "size": "4MiB", "content": {"fs": "ext4", "source": "root"}}),
+        "partitions[0]",
+        "bytes missing",
+    );
+    case(
+        serde_json::json!({"type": "linux", "size": 16_777_728, "content": {"fs": "ext4", "source": "root"}}),
+        "partitions[0].size",
+        "4096-byte ext4 block size",
+    );
+    case(
+        serde_json::json!({"type": "linux", "size": "16MiB", "content": {"fs": "btrfs", "source": "broot"}}),
+        "partitions[0]",
+        "bytes missing",
+    );
+    case(
+        serde_json::json!({"type": "linux", "size": "2MiB", "content": {"fs": "raw", "image": "raw.img"}}),
+        "partitions[0]",
+        "bytes missing",
+    );
+}
+
 /// As root, a source tree not owned by 0:0 is refused, naming the file.
 #[test]
 fn error_root_owner() {

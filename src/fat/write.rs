@@ -176,6 +176,12 @@ pub fn write_fat32(
     })
 }
 
+/// Whether a FAT32 filesystem of `size` bytes can be made with this sector
+/// size: not too small, not too large, whole sectors.
+pub fn check_fat32_size(size: u64, sector_size: u32) -> Result<()> {
+    geometry::choose(size, sector_size).map(|_| ())
+}
+
 /// The smallest filesystem size in bytes (a multiple of 1 MiB) that holds
 /// `source` as FAT32 with these options; never below the FAT32 minimum.
 pub fn min_fat32_size(source: &Path, opts: &FatOptions) -> Result<u64> {

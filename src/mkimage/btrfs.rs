@@ -10,7 +10,7 @@
 use super::report::{CommandReport, ContentReport, Id};
 use super::tools::{self, CommandRecord, Tool};
 use super::{sizing, Ctx, Fill, Sized, ALIGN};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorContext, IoContext, Result};
 use crate::ids::{Guid, Purpose};
 use crate::io::output::{AtomicFile, ScratchFile};
 use crate::units::{align_up, MIB};
@@ -66,6 +66,7 @@ pub(super) fn plan<'a>(
     if let Some(b) = given {
         if est.data > b {
             return Err(super::missing(
+                ctx,
                 &at,
                 &format!("btrfs holding {}", source.display()),
                 est.data,
@@ -97,7 +98,7 @@ pub(super) fn plan<'a>(
     let (record, temp, min_size) = match make(&job)? {
         BtrfsOutcome::Done(r, t, m) => (r, t, m),
         BtrfsOutcome::NoSpace(_, msg) => {
-            return Err(Error::tool("mkfs.btrfs", format!("{at}: {msg}")))
+            return Err(Error::tool("mkfs.btrfs", msg)).in_layout(ctx.layout, at)
         }
     };
     // mkfs.btrfs's own minimum is the judge of "fits"; auto adds the
@@ -105,6 +106,7 @@ pub(super) fn plan<'a>(
     let size = match given {
         Some(b) if min_size > b => {
             return Err(super::missing(
+                ctx,
                 &at,
                 &format!("btrfs holding {}", source.display()),
                 min_size,

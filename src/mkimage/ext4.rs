@@ -47,13 +47,15 @@ pub(super) fn plan<'a>(
     let est = match given {
         Some(b) => {
             if b % 4096 != 0 {
-                return Err(Error::invalid(format!(
-                    "{at}.size: {b} bytes is not a multiple of the 4096-byte ext4 block size"
-                )));
+                return Err(ctx.layout_error(
+                    format!("{at}.size"),
+                    format!("{b} bytes is not a multiple of the 4096-byte ext4 block size"),
+                ));
             }
             let e = sizing::ext4_estimate_at(&stats, b);
             if e.needed > b {
                 return Err(super::missing(
+                    ctx,
                     &at,
                     &format!("ext4 holding {}", spec.source.display()),
                     e.needed,
@@ -110,13 +112,15 @@ impl Fill for Ext4<'_> {
             }
             Ext4Outcome::NoSpace(_, msg) => {
                 let want = sizing::ext4_auto(&self.stats).with_headroom;
-                return Err(Error::invalid(format!(
-                    "{}: {} does not fit in {} ({msg}): about {} bytes missing (the auto size would be {want} bytes)",
+                return Err(ctx.layout_error(
                     super::at(i),
-                    spec.source.display(),
-                    human(size),
-                    want.saturating_sub(size).max(ALIGN)
-                )));
+                    format!(
+                        "{} does not fit in {} ({msg}): about {} bytes missing (the auto size would be {want} bytes)",
+                        spec.source.display(),
+                        human(size),
+                        want.saturating_sub(size).max(ALIGN)
+                    ),
+                ));
             }
         }
         if !tools::version_at_least(&tool.version, MIN_REPRODUCIBLE) {

@@ -244,7 +244,7 @@ impl Layout {
             if at == "." || at.is_empty() {
                 Error::layout(path, msg)
             } else {
-                Error::layout(path, format!("{at}: {msg}"))
+                Error::layout(path, msg).at(at)
             }
         })?;
         validate(path, raw, base)
@@ -252,7 +252,7 @@ impl Layout {
 }
 
 fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
-    let err = |at: &str, msg: String| Error::layout(path, format!("{at}: {msg}"));
+    let err = |at: &str, msg: String| Error::layout(path, msg).at(at);
     let table = match raw.table {
         TableName::Gpt => TableKind::Gpt,
         TableName::Mbr => TableKind::Mbr,
@@ -440,7 +440,7 @@ fn validate(path: &Path, raw: RawLayout, base: &Path) -> Result<Layout> {
 }
 
 fn content(path: &Path, base: &Path, at: &str, c: RawContent) -> Result<Content> {
-    let err = |key: &str, msg: String| Error::layout(path, format!("{at}.{key}: {msg}"));
+    let err = |key: &str, msg: String| Error::layout(path, msg).at(format!("{at}.{key}"));
     let fs = c.fs.name();
     let allowed = c.fs.keys();
     let present = [
@@ -472,7 +472,7 @@ fn content(path: &Path, base: &Path, at: &str, c: RawContent) -> Result<Content>
         v.as_deref()
             .map(Guid::parse)
             .transpose()
-            .map_err(|e| err(key, e.to_string()))
+            .in_layout(path, format!("{at}.{key}"))
     };
     let uuid = guid_at("uuid", &c.uuid)?;
     let hash_seed = guid_at("hashSeed", &c.hash_seed)?;
@@ -529,7 +529,7 @@ fn content(path: &Path, base: &Path, at: &str, c: RawContent) -> Result<Content>
                 .as_deref()
                 .map(parse_u32_id)
                 .transpose()
-                .map_err(|e| err("volumeId", e.to_string()))?,
+                .in_layout(path, format!("{at}.volumeId"))?,
         }),
         FsKind::Ext4 => Content::Ext4(ext4::Spec {
             source: tree(ext4::MAX_LABEL)?,

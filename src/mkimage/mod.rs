@@ -31,7 +31,7 @@ pub mod tools;
 pub mod vfat;
 
 use crate::epoch::{source_date_epoch_or, DOS_EPOCH};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorContext, IoContext, Result};
 use crate::ids::{Guid, Purpose, Seed};
 use crate::io::output::{AtomicFile, ScratchFile};
 use crate::partition_table::{reserved_sectors, write_table, NewPartition, TableKind, TableSpec};
@@ -100,6 +100,8 @@ trait Fill {
 
 /// What planning and filling need besides the partition.
 struct Ctx<'a> {
+    /// The layout file, named by every error about what it asks for.
+    layout: &'a Path,
     owner: OwnerPolicy,
     sector_size: u32,
     epoch: i64,
@@ -112,6 +114,13 @@ struct Ctx<'a> {
 /// A partition's place in layout error messages, `partitions[<index - 1>]`.
 fn at(index: u32) -> String {
     format!("partitions[{}]", index - 1)
+}
+
+impl Ctx<'_> {
+    /// What the layout asks for at `at` (a JSON path) cannot be built.
+    fn layout_error(&self, at: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::layout(self.layout, message).at(at)
+    }
 }
 
 /// The layout's identifier if given, else the seed's for `purpose`; with
@@ -163,12 +172,12 @@ pub fn run(opts: &Options) -> Result<()> {
                     return Err(Error::tool(
                         "mkfs.btrfs",
                         format!(
-                            "partitions[{}].content.subvolumes: {} is \"{}\", which cannot create subvolumes: mkfs.btrfs --subvol needs btrfs-progs 6.12 or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
-                            p.index - 1,
+                            "{} is \"{}\", which cannot create subvolumes: mkfs.btrfs --subvol needs btrfs-progs 6.12 or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
                             t.path.display(),
                             t.version_line
                         ),
-                    ));
+                    ))
+                    .in_layout(opts.layout, format!("{}.content.subvolumes", at(p.index)));
                 }
             }
         }
@@ -191,6 +200,7 @@ pub fn run(opts: &Options) -> Result<()> {
 
     // Measure trees, check owners, size every partition.
     let ctx = Ctx {
+        layout: opts.layout,
         owner,
         sector_size: layout.sector_size,
         epoch,
@@ -210,21 +220,15 @@ pub fn run(opts: &Options) -> Result<()> {
     let (first_lba, end_reserved) = reserved_sectors(layout.table, layout.sector_size);
     // Checked: sizes come from the layout, and a wrapped sum would place
     // partitions on top of each other.
-    let too_large = |at: String| {
-        Error::layout(
-            opts.layout,
-            format!("{at}: the disk would be larger than 2^64 bytes"),
-        )
-    };
+    let too_large = |at: String| ctx.layout_error(at, "the disk would be larger than 2^64 bytes");
     let mut cursor = first_lba * ss;
     for p in &mut planned {
         p.offset = match p.spec.start {
             Some(start) if start < cursor => {
-                return Err(Error::layout(
-                    opts.layout,
+                return Err(ctx.layout_error(
+                    format!("{}.start", at(p.spec.index)),
                     format!(
-                        "partitions[{}].start: {start} overlaps the partition table or the previous partition, which end at byte {cursor}",
-                        p.spec.index - 1
+                        "{start} overlaps the partition table or the previous partition, which end at byte {cursor}"
                     ),
                 ))
             }
@@ -235,7 +239,7 @@ pub fn run(opts: &Options) -> Result<()> {
             .offset
             .checked_add(p.size)
             .filter(|_| p.offset != u64::MAX)
-            .ok_or_else(|| too_large(format!("partitions[{}].size", p.spec.index - 1)))?;
+            .ok_or_else(|| too_large(format!("{}.size", at(p.spec.index))))?;
     }
     let needed_disk = cursor
         .checked_add(end_reserved * ss)
@@ -244,10 +248,10 @@ pub fn run(opts: &Options) -> Result<()> {
     let (disk_size, disk_origin) = match layout.size {
         SizeSpec::Auto => (align_up(needed_disk, ALIGN), "auto"),
         SizeSpec::Bytes(b) if b < needed_disk => {
-            return Err(Error::layout(
-                opts.layout,
+            return Err(ctx.layout_error(
+                "size",
                 format!(
-                    "size: the partitions and the partition table need {} but the disk is {}: {} bytes missing",
+                    "the partitions and the partition table need {} but the disk is {}: {} bytes missing",
                     human(needed_disk),
                     human(b),
                     needed_disk - b
@@ -257,9 +261,9 @@ pub fn run(opts: &Options) -> Result<()> {
         SizeSpec::Bytes(b) => (b, "given"),
     };
     if layout.table == TableKind::Mbr && disk_size / ss > u64::from(u32::MAX) {
-        return Err(Error::layout(
-            opts.layout,
-            "table: an MBR cannot address a disk this large: use \"table\": \"gpt\"",
+        return Err(ctx.layout_error(
+            "table",
+            "an MBR cannot address a disk this large: use \"table\": \"gpt\"",
         ));
     }
 
@@ -409,13 +413,17 @@ fn probe(path: &Path, name: &'static str, args: &[&str], userns: bool) -> Result
     tools::probe(name, path, args)
 }
 
-fn missing(at: &str, what: &str, need: u64, have: u64) -> Error {
-    Error::invalid(format!(
-        "{at}: {what} needs {} but the partition is {}: {} bytes missing (raise the size or use \"auto\")",
-        human(need),
-        human(have),
-        need.saturating_sub(have).max(1)
-    ))
+/// The partition at `at` is too small for its content.
+fn missing(ctx: &Ctx, at: &str, what: &str, need: u64, have: u64) -> Error {
+    ctx.layout_error(
+        at,
+        format!(
+            "{what} needs {} but the partition is {}: {} bytes missing (raise the size or use \"auto\")",
+            human(need),
+            human(have),
+            need.saturating_sub(have).max(1)
+        ),
+    )
 }
 
 fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
@@ -425,7 +433,7 @@ fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
         Content::Vfat(c) => Some(vfat::plan(c, i, given, ctx)?),
         Content::Ext4(c) => Some(ext4::plan(c, i, given, ctx)?),
         Content::Btrfs(c) => Some(btrfs::plan(c, i, &spec.name, given, ctx)?),
-        Content::Raw(c) => Some(raw::plan(c, i, given)?),
+        Content::Raw(c) => Some(raw::plan(c, i, given, ctx)?),
     };
     let planned = match sized {
         None => Planned {
@@ -447,10 +455,10 @@ fn plan<'a>(spec: &'a PartitionSpec, ctx: &Ctx) -> Result<Planned<'a>> {
     };
     let (size, sector_size) = (planned.size, ctx.sector_size);
     if size % u64::from(sector_size) != 0 {
-        return Err(Error::invalid(format!(
-            "{}.size: {size} bytes is not a multiple of the sector size {sector_size}",
-            at(i)
-        )));
+        return Err(ctx.layout_error(
+            format!("{}.size", at(i)),
+            format!("{size} bytes is not a multiple of the sector size {sector_size}"),
+        ));
     }
     Ok(planned)
 }
@@ -492,6 +500,7 @@ mod tests {
 
     fn ctx(seed: &Seed) -> Ctx<'_> {
         Ctx {
+            layout: Path::new("l.json"),
             owner: OwnerPolicy::current(),
             sector_size: 4096,
             epoch: DOS_EPOCH,
@@ -541,12 +550,15 @@ mod tests {
         assert!(p.content.is_none());
 
         let l = layout(r#"{"type":"linux","size":4096,"content":{"fs":"raw","image":"raw.img"}}"#);
-        let e = plan(&l.partitions[0], &ctx(&seed))
-            .err()
-            .unwrap()
-            .to_string();
+        let e = plan(&l.partitions[0], &ctx(&seed)).err().unwrap();
+        assert_eq!(
+            (e.path(), e.place()),
+            (Some(Path::new("l.json")), Some("partitions[0]"))
+        );
+        let e = e.to_string();
         assert!(
-            e.starts_with("partitions[0]: raw image") && e.contains("904 bytes missing"),
+            e.starts_with("layout l.json: partitions[0]: raw image")
+                && e.contains("904 bytes missing"),
             "{e}"
         );
     }

@@ -15,13 +15,19 @@ pub struct Spec {
 
 struct Raw<'a>(&'a Spec);
 
-pub(super) fn plan(spec: &Spec, index: u32, given: Option<u64>) -> Result<Sized<'_>> {
+pub(super) fn plan<'a>(
+    spec: &'a Spec,
+    index: u32,
+    given: Option<u64>,
+    ctx: &Ctx,
+) -> Result<Sized<'a>> {
     let len = std::fs::metadata(&spec.image)
         .ctx("stat", &spec.image)?
         .len();
     let size = match given {
         Some(b) if b < len => {
             return Err(super::missing(
+                ctx,
                 &super::at(index),
                 &format!("raw image {}", spec.image.display()),
                 len,

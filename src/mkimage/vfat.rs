@@ -3,8 +3,8 @@
 
 use super::report::{ContentReport, Id};
 use super::{Ctx, Fill, Sized, ALIGN};
-use crate::error::{Error, Result};
-use crate::fat::write::{min_fat32_size, write_fat32, FatOptions};
+use crate::error::{ErrorContext, Result};
+use crate::fat::write::{check_fat32_size, min_fat32_size, write_fat32, FatOptions};
 use crate::ids::Purpose;
 use crate::io::output::AtomicFile;
 use crate::units::{align_up, human, MIB};
@@ -46,16 +46,23 @@ pub(super) fn plan<'a>(
     let estimate = Some(serde_json::json!({ "minFat32Size": min }));
     let size = match given {
         Some(b) if b < min => {
-            return Err(Error::invalid(format!(
-                "{at}.size: FAT32 with {}-byte sectors holding {} needs at least {}, the partition is {}: {} bytes missing",
-                ctx.sector_size,
-                spec.source.display(),
-                human(min),
-                human(b),
-                min - b
-            )))
+            return Err(ctx.layout_error(
+                format!("{at}.size"),
+                format!(
+                    "FAT32 with {}-byte sectors holding {} needs at least {}, the partition is {}: {} bytes missing",
+                    ctx.sector_size,
+                    spec.source.display(),
+                    human(min),
+                    human(b),
+                    min - b
+                ),
+            ))
         }
-        Some(b) => b,
+        Some(b) => {
+            // Too large for FAT32: found now, not once the image is made.
+            check_fat32_size(b, ctx.sector_size).in_layout(ctx.layout, format!("{at}.size"))?;
+            b
+        }
         // The smallest FAT32 holding the tree, + 10% + 1 MiB: room for a
         // changed file without a full filesystem.
         None => align_up(min + min / 10 + MIB, ALIGN),
