@@ -93,9 +93,9 @@ pub fn open<'a>(
     let mut boot = [0u8; 512];
     let not_fat = |why: &str| {
         Error::fat(format!(
-            "{}: {what} does not hold a FAT filesystem ({why}); select the ESP partition",
-            image.display()
+            "{what} does not hold a FAT filesystem ({why}); select the ESP partition"
         ))
+        .with_path(image)
     };
     if len < 512 || file.read_exact_at(&mut boot, offset).is_err() {
         return Err(not_fat("it is too small to hold a boot sector"));
@@ -119,9 +119,9 @@ pub fn open<'a>(
     // chain it could follow before it follows any.
     let damaged = |why: String| {
         Error::fat(format!(
-            "{}: the FAT filesystem in {what} is damaged: {why}; repair it with fsck.vfat",
-            image.display()
+            "the FAT filesystem in {what} is damaged: {why}; repair it with fsck.vfat"
         ))
+        .with_path(image)
     };
     let geometry = Geometry::new(&boot, len).map_err(damaged)?;
     Checker::new(file, offset, geometry)
@@ -464,9 +464,9 @@ fn walk(
 ) -> Result<()> {
     if depth > 64 {
         return Err(Error::fat(format!(
-            "{}: FAT directories nest deeper than 64 levels at {prefix:?}: the filesystem is probably damaged (a directory loop)",
-            image.display()
-        )));
+            "FAT directories nest deeper than 64 levels at {prefix:?}: the filesystem is probably damaged (a directory loop)"
+        ))
+        .with_path(image));
     }
     for entry in dir.iter() {
         let entry = entry.map_err(|e| fat_io(image, prefix, e))?;
@@ -511,25 +511,25 @@ fn check_name(name: &str, prefix: &str, image: &Path) -> Result<()> {
     let dir = if prefix.is_empty() { "/" } else { prefix };
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
         return Err(Error::fat(format!(
-            "{}: the FAT directory {dir:?} holds an entry named {name:?}, which could escape the output directory; refusing to unpack it",
-            image.display(),
-        )));
+            "the FAT directory {dir:?} holds an entry named {name:?}, which could escape the output directory; refusing to unpack it"
+        ))
+        .with_path(image));
     }
     if name.contains('\u{FFFD}') {
         return Err(Error::fat(format!(
-            "{}: the FAT directory {dir:?} holds a short name with non-ASCII characters ({name:?}) that cannot be decoded without knowing its DOS code page; give the file a long (VFAT) name or an ASCII name",
-            image.display(),
-        )));
+            "the FAT directory {dir:?} holds a short name with non-ASCII characters ({name:?}) that cannot be decoded without knowing its DOS code page; give the file a long (VFAT) name or an ASCII name"
+        ))
+        .with_path(image));
     }
     Ok(())
 }
 
 fn fat_io(image: &Path, at: &str, e: io::Error) -> Error {
     Error::fat(format!(
-        "{}: cannot read the FAT directory {:?}: {e}; the filesystem is damaged",
-        image.display(),
+        "cannot read the FAT directory {:?}: {e}; the filesystem is damaged",
         if at.is_empty() { "/" } else { at }
     ))
+    .with_path(image)
 }
 
 /// Stream one file's content into `out`. A cluster chain that holds a
@@ -561,10 +561,10 @@ pub fn copy_file(
     }
     if total != entry.size {
         return Err(Error::fat(format!(
-            "{}: ESP file {path} has {} bytes in its directory entry but {total} in its cluster chain: the FAT filesystem is damaged",
-            image.display(),
-            entry.size,
-        )));
+            "ESP file {path} has {} bytes in its directory entry but {total} in its cluster chain: the FAT filesystem is damaged",
+            entry.size
+        ))
+        .with_path(image));
     }
     Ok(total)
 }

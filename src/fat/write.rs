@@ -267,9 +267,9 @@ fn place_dirs(
     let slots = dir.slots(is_root, has_label);
     if slots > MAX_DIR_SLOTS {
         return Err(Error::fat(format!(
-            "{}: the directory needs {slots} 32-byte entries, FAT allows {MAX_DIR_SLOTS}: split it or shorten its names",
-            dir.path.display()
-        )));
+            "the directory needs {slots} 32-byte entries, FAT allows {MAX_DIR_SLOTS}: split it or shorten its names"
+        ))
+        .with_path(&dir.path));
     }
     let n = (slots * 32).div_ceil(cs).max(1) as u32;
     dir.cluster = *next;
@@ -389,9 +389,9 @@ fn copy_files(dir: &Dir, out: &File, offset: u64, g: &geometry::Geometry) -> Res
                 let now = src.metadata().ctx("read metadata of", &e.path)?.len();
                 if now != *len {
                     return Err(Error::fat(format!(
-                        "{}: changed size while the FAT32 filesystem was written ({len} then {now} bytes)",
-                        e.path.display()
-                    )));
+                        "changed size while the FAT32 filesystem was written ({len} then {now} bytes)"
+                    ))
+                    .with_path(&e.path));
                 }
                 crate::io::sparse::copy_range_sparse(
                     &src,

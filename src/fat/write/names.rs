@@ -28,22 +28,22 @@ pub fn check_long_name(name: &str, path: &Path) -> Result<()> {
         .find(|&c| (c as u32) < 0x20 || c == '\x7f' || "\"*/:<>?\\|".contains(c))
     {
         return Err(Error::fat(format!(
-            "{}: FAT cannot hold the character {c:?} in a file name: rename it",
-            path.display()
-        )));
+            "FAT cannot hold the character {c:?} in a file name: rename it"
+        ))
+        .with_path(path));
     }
     if name.ends_with('.') || name.ends_with(' ') {
-        return Err(Error::fat(format!(
-            "{}: FAT cannot hold a file name that ends in '.' or ' ' (systems strip them): rename it",
-            path.display()
-        )));
+        return Err(Error::fat(
+            "FAT cannot hold a file name that ends in '.' or ' ' (systems strip them): rename it",
+        )
+        .with_path(path));
     }
     let units = name.encode_utf16().count();
     if units > MAX_LONG_NAME {
         return Err(Error::fat(format!(
-            "{}: the name is {units} UTF-16 units long, FAT holds at most {MAX_LONG_NAME}: rename it",
-            path.display()
-        )));
+            "the name is {units} UTF-16 units long, FAT holds at most {MAX_LONG_NAME}: rename it"
+        ))
+        .with_path(path));
     }
     Ok(())
 }
@@ -154,11 +154,11 @@ pub fn assign(names: &[&str], dir: &Path) -> Result<Vec<Assigned>> {
     for (i, f) in folded.iter().enumerate() {
         if let Some(&j) = by_folded.get(f.as_str()) {
             return Err(Error::fat(format!(
-                "{}: the names {:?} and {:?} differ only in letter case, which FAT cannot tell apart: rename one",
-                dir.display(),
+                "the names {:?} and {:?} differ only in letter case, which FAT cannot tell apart: rename one",
                 names[j],
                 names[i]
-            )));
+            ))
+            .with_path(dir));
         }
         by_folded.insert(f, i);
     }

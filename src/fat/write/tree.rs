@@ -36,10 +36,9 @@ const MAX_FILE: u64 = u32::MAX as u64;
 pub fn scan(root: &Path) -> Result<Dir> {
     let meta = follow(root)?;
     if !meta.is_dir() {
-        return Err(Error::fat(format!(
-            "{}: not a directory: the FAT source must be a directory tree",
-            root.display()
-        )));
+        return Err(
+            Error::fat("not a directory: the FAT source must be a directory tree").with_path(root),
+        );
     }
     let mut ancestors = vec![(meta.dev(), meta.ino())];
     scan_dir(root, &mut ancestors)
@@ -56,9 +55,9 @@ fn follow(path: &Path) -> Result<fs::Metadata> {
                 .map(|t| t.display().to_string())
                 .unwrap_or_default();
             Error::fat(format!(
-                "{}: dangling symbolic link (to {target}): FAT holds only files and directories; fix or remove the link",
-                path.display()
+                "dangling symbolic link (to {target}): FAT holds only files and directories; fix or remove the link"
             ))
+            .with_path(path)
         } else {
             Error::io("read metadata of", path, e)
         }
@@ -75,10 +74,8 @@ fn scan_dir(dir: &Path, ancestors: &mut Vec<(u64, u64)>) -> Result<Dir> {
     let mut named = Vec::with_capacity(raw.len());
     for (bytes, path) in &raw {
         let name = std::str::from_utf8(bytes).map_err(|_| {
-            Error::fat(format!(
-                "{}: the name is not valid UTF-8, which FAT long names cannot hold: rename it",
-                path.display()
-            ))
+            Error::fat("the name is not valid UTF-8, which FAT long names cannot hold: rename it")
+                .with_path(path)
         })?;
         names::check_long_name(name, path)?;
         named.push(name);
@@ -90,10 +87,10 @@ fn scan_dir(dir: &Path, ancestors: &mut Vec<(u64, u64)>) -> Result<Dir> {
         let kind = if meta.is_file() {
             if meta.len() > MAX_FILE {
                 return Err(Error::fat(format!(
-                    "{}: {} bytes is larger than the largest FAT32 file ({MAX_FILE} bytes)",
-                    path.display(),
+                    "{} bytes is larger than the largest FAT32 file ({MAX_FILE} bytes)",
                     meta.len()
-                )));
+                ))
+                .with_path(path));
             }
             Kind::File {
                 len: meta.len(),
@@ -102,20 +99,20 @@ fn scan_dir(dir: &Path, ancestors: &mut Vec<(u64, u64)>) -> Result<Dir> {
         } else if meta.is_dir() {
             let id = (meta.dev(), meta.ino());
             if ancestors.contains(&id) {
-                return Err(Error::fat(format!(
-                    "{}: symbolic link loop (the directory contains itself): FAT cannot hold it; remove the link",
-                    path.display()
-                )));
+                return Err(Error::fat(
+                    "symbolic link loop (the directory contains itself): FAT cannot hold it; remove the link",
+                )
+                .with_path(path));
             }
             ancestors.push(id);
             let sub = scan_dir(&path, ancestors)?;
             ancestors.pop();
             Kind::Dir(sub)
         } else {
-            return Err(Error::fat(format!(
-                "{}: a device, FIFO or socket: FAT holds only regular files and directories; remove it from the tree",
-                path.display()
-            )));
+            return Err(Error::fat(
+                "a device, FIFO or socket: FAT holds only regular files and directories; remove it from the tree",
+            )
+            .with_path(path));
         };
         entries.push(Entry {
             short: a.short,
