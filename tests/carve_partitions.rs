@@ -572,6 +572,19 @@ fn selector_errors_list_the_partitions() {
         &["extract", p(&disk.img), "--partition", "7"],
         "no partition has that index",
     );
+    // The image it looked in, as every other error about an image says.
+    expect_failure(
+        &disk,
+        &[
+            "asahi-package",
+            p(&disk.img),
+            "--esp",
+            "vfat",
+            "--root",
+            "2",
+        ],
+        &format!("error: {}: partition selector \"vfat\"", disk.img.display()),
+    );
     // Two Linux partitions: the alias is ambiguous.
     let tmp = tempfile::tempdir().unwrap();
     let img = tmp.path().join("two.img");

@@ -11,7 +11,7 @@ use crate::asahi::manifest::{
     Manifest, ManifestPartitions, Member, MemberKind, PartitionInfo, MANIFEST_VERSION,
 };
 use crate::epoch::{source_date_epoch_or, DOS_EPOCH};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorContext, IoContext, Result};
 use crate::fat::read as fatread;
 use crate::io::deflate::{deflate_range, ChunkedDeflate, DeflateOptions};
 use crate::io::output::AtomicFile;
@@ -50,8 +50,8 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
     for w in &table.warnings {
         crate::diag::warn(w);
     }
-    let esp = table.select(&opts.esp)?;
-    let root = table.select(&opts.root)?;
+    let esp = table.select(&opts.esp).in_file(image)?;
+    let root = table.select(&opts.root).in_file(image)?;
     if esp.index == root.index {
         return Err(Error::invalid(format!(
             "--esp {:?} and --root {:?} select the same partition ({}): they must differ",
@@ -60,11 +60,11 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
     }
     if root.size % IMAGE_ALIGN != 0 {
         return Err(Error::package(format!(
-            "{}: root partition {} is {} bytes, not a multiple of {IMAGE_ALIGN}: the installer aborts on such an image; align the partition to 4 KiB",
-            image.display(),
+            "root partition {} is {} bytes, not a multiple of {IMAGE_ALIGN}: the installer aborts on such an image; align the partition to 4 KiB",
             root.index,
             root.size
-        )));
+        ))
+        .with_path(image));
     }
     let fs = fatread::open(
         image,

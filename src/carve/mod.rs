@@ -2,7 +2,7 @@
 //! table, cut one partition out sparsely, or unpack a FAT partition's files.
 
 use crate::epoch::source_date_epoch_or;
-use crate::error::{IoContext, Result};
+use crate::error::{ErrorContext, IoContext, Result};
 use crate::fat::read as fatread;
 use crate::io::output::{AtomicDir, AtomicFile};
 use crate::io::progress::Progress;
@@ -86,7 +86,7 @@ pub fn extract(
 ) -> Result<u64> {
     let (file, table) = open_table(image, sector_size)?;
     let stamp = crate::guard::InputStamp::of(&file, image)?;
-    let part = table.select(selector)?;
+    let part = table.select(selector).in_file(image)?;
     let out = AtomicFile::create(output)?;
     out.file().set_len(part.size).ctx("size", output)?;
     let mut progress = Progress::new(format!("partition {}", part.index), part.size);
@@ -115,7 +115,7 @@ pub fn unpack(
     use std::os::unix::fs::PermissionsExt;
     let (file, table) = open_table(image, sector_size)?;
     let input = crate::guard::InputStamp::of(&file, image)?;
-    let part = table.select(selector)?;
+    let part = table.select(selector).in_file(image)?;
     let fs = fatread::open(
         image,
         &file,

@@ -350,10 +350,11 @@ fn finish_partitions(
             return Err(Error::table(
                 path,
                 format!(
-                    "partition {}: its last LBA {} is before its first LBA {}",
-                    p.index, p.last_lba, p.first_lba
+                    "its last LBA {} is before its first LBA {}",
+                    p.last_lba, p.first_lba
                 ),
-            ));
+            )
+            .at(format!("partition {}", p.index)));
         }
         // Checked: LBAs come from the image, and a wrapped product would
         // point into another partition.
@@ -361,10 +362,11 @@ fn finish_partitions(
             Error::table(
                 path,
                 format!(
-                    "partition {}: its {field} does not fit in 64 bits (first LBA {}, last LBA {}): the table is damaged",
-                    p.index, p.first_lba, p.last_lba
+                    "its {field} does not fit in 64 bits (first LBA {}, last LBA {}): the table is damaged",
+                    p.first_lba, p.last_lba
                 ),
             )
+            .at(format!("partition {}", p.index))
         };
         p.offset = p
             .first_lba
