@@ -694,6 +694,22 @@ fn merge_replaces_orders_prunes_and_is_idempotent() {
     );
     assert_eq!(std::fs::read(&data).unwrap(), before);
 
+    // A served file that is not an object: the error names it.
+    let list = d.join("list.json");
+    std::fs::write(&list, "[]").unwrap();
+    assert_fails(
+        &run(&[
+            "merge",
+            "--into",
+            list.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ]),
+        &[&format!(
+            "{}: the existing file is not a JSON object",
+            list.display()
+        )],
+    );
+
     // A new file starts from an empty list; Python reads the result.
     let fresh = d.join("fresh.json");
     assert_ok(&run(&[

@@ -86,10 +86,10 @@ impl Manifest {
         })?;
         if m.version != MANIFEST_VERSION {
             return Err(Error::invalid(format!(
-                "{}: manifest version {} is not supported (expected {MANIFEST_VERSION}): rebuild the package with this version of carve-partitions",
-                path.display(),
+                "manifest version {} is not supported (expected {MANIFEST_VERSION}): rebuild the package with this version of carve-partitions",
                 m.version
-            )));
+            ))
+            .with_path(path));
         }
         Ok(m)
     }

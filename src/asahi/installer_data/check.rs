@@ -498,8 +498,9 @@ pub fn run(path: &Path, package: Option<&Path>) -> Result<String> {
             ([], [only]) => vec![(0, only)],
             ([], _) => {
                 return Err(Error::installer_data(format!(
-                    "{shown}: no entry's \"package\" names {zip_name:?}: pass the zip the entry was made for"
-                )))
+                    "no entry's \"package\" names {zip_name:?}: pass the zip the entry was made for"
+                ))
+                .with_path(path))
             }
             (m, _) => m.to_vec(),
         };
@@ -522,8 +523,9 @@ pub fn run(path: &Path, package: Option<&Path>) -> Result<String> {
         Ok(format!("{shown}: {} entries OK{with}\n", entries.len()))
     } else {
         Err(Error::installer_data(format!(
-            "{shown}: {} problem(s) the installer would trip on (listed above)",
+            "{} problem(s) the installer would trip on (listed above)",
             problems.len()
-        )))
+        ))
+        .with_path(path))
     }
 }

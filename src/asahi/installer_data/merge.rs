@@ -4,7 +4,7 @@
 
 use super::check::{check_data, check_entry, entry_label};
 use super::{read_json, write_json};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorContext, Result};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -76,10 +76,10 @@ pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<Stri
         let problems = check_entry(&entry);
         if !problems.is_empty() {
             return Err(Error::installer_data(format!(
-                "{}: {}: fix the entry before publishing it",
-                path.display(),
+                "{}: fix the entry before publishing it",
                 problems.join("; ")
-            )));
+            ))
+            .with_path(path));
         }
         if identity(&entry).is_none() {
             return Err(Error::installer_data(format!(
@@ -89,7 +89,7 @@ pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<Stri
         }
         new.push(entry);
     }
-    let merged = merge_values(existing, new, keep)?;
+    let merged = merge_values(existing, new, keep).in_file(into)?;
     // Problems of entries already published are reported, not fatal: merging
     // must still be able to push a fix on top of them.
     for p in check_data(&merged) {

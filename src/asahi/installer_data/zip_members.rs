@@ -33,9 +33,9 @@ pub fn read_zip(path: &Path) -> Result<Vec<PkgMember>> {
     let file = std::fs::File::open(path).ctx("open package", path)?;
     let bad = |e: rawzip::Error| {
         Error::package(format!(
-            "{}: not a readable zip archive: {e}: rebuild the package",
-            path.display()
+            "not a readable zip archive: {e}: rebuild the package"
         ))
+        .with_path(path)
     };
     let mut buffer = vec![0u8; rawzip::RECOMMENDED_BUFFER_SIZE];
     let archive = rawzip::ZipArchive::from_file(file, &mut buffer).map_err(bad)?;
