@@ -57,32 +57,32 @@ impl BuildResult {
         let size = std::fs::metadata(&zip).ctx("read", &zip)?.len();
         if manifest.package != zip_name || manifest.package_size != size {
             return Err(Error::invalid(format!(
-                "{}: describes {} of {} bytes, not {} of {size} bytes: pass the zip and manifest of one build",
-                manifest_path.display(),
+                "describes {} of {} bytes, not {} of {size} bytes: pass the zip and manifest of one build",
                 manifest.package,
                 manifest.package_size,
                 zip.display()
-            )));
+            ))
+            .with_path(manifest_path));
         }
         let data_path = one(datas, &dir, "installer_data entry (installer_data*.json)")?;
         let data = read_json(&data_path)?;
         let entry = match data.get("os_list") {
             Some(Value::Array(list)) if list.len() == 1 => list[0].clone(),
             Some(_) => {
-                return Err(Error::installer_data(format!(
-                    "{}: expected exactly one os_list entry, the one gen-installer-data wrote for this build",
-                    data_path.display()
-                )))
+                return Err(Error::installer_data(
+                    "expected exactly one os_list entry, the one gen-installer-data wrote for this build",
+                )
+                .with_path(data_path))
             }
             None => data,
         };
         let problems = check_entry(&entry);
         if !problems.is_empty() {
             return Err(Error::installer_data(format!(
-                "{}: {}: rebuild the package",
-                data_path.display(),
+                "{}: rebuild the package",
                 problems.join("; ")
-            )));
+            ))
+            .with_path(data_path));
         }
         Ok(BuildResult {
             zip,
@@ -129,12 +129,11 @@ fn one(mut found: Vec<PathBuf>, dir: &Path, what: &str) -> Result<PathBuf> {
     match found.len() {
         1 => Ok(found.remove(0)),
         0 => Err(Error::invalid(format!(
-            "{}: no {what}: pass the output of a package build (nix build .#...)",
-            dir.display()
-        ))),
-        _ => Err(Error::invalid(format!(
-            "{}: more than one {what}: pass the zip itself",
-            dir.display()
-        ))),
+            "no {what}: pass the output of a package build (nix build .#...)"
+        ))
+        .with_path(dir)),
+        _ => {
+            Err(Error::invalid(format!("more than one {what}: pass the zip itself")).with_path(dir))
+        }
     }
 }

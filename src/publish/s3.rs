@@ -149,9 +149,9 @@ fn profile_credentials() -> Result<Option<(String, String, Option<String>)>> {
     match (id, secret) {
         (Some(i), Some(s)) => Ok(Some((i, s, token))),
         _ if std::env::var_os("AWS_PROFILE").is_some() => Err(Error::invalid(format!(
-            "{}: profile {profile:?} has no aws_access_key_id and aws_secret_access_key",
-            file.display()
-        ))),
+            "profile {profile:?} has no aws_access_key_id and aws_secret_access_key"
+        ))
+        .with_path(file)),
         _ => Ok(None),
     }
 }
