@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests: run real tools, fail loudly
-//! (naming the Debian package) when one is missing, build sample trees.
+//! (naming the Debian package) when one is missing, build sample trees;
+//! trixie.rs: the newer mkfs tools; dist.rs: packages and servers for the
+//! distribution tests.
 #![allow(dead_code)]
 
+pub mod dist;
 pub mod trixie;
 
 use std::path::{Path, PathBuf};
@@ -98,6 +101,45 @@ pub fn write(path: &Path, data: &[u8]) {
     std::fs::write(path, data).unwrap();
 }
 
+/// A tree as (relative path, contents): `Some` a file, `None` a directory
+/// (directories a file needs are implied).
+pub type TreeSpec = [(String, Option<Vec<u8>>)];
+
+/// Create `spec` under `root`, in its order or reversed: two copies of one
+/// tree then differ in inode and directory order, not in content.
+pub fn write_tree(root: &Path, spec: &TreeSpec, reverse: bool) {
+    std::fs::create_dir_all(root).unwrap();
+    let mut order: Vec<_> = spec.iter().collect();
+    if reverse {
+        order.reverse();
+    }
+    for (rel, content) in order {
+        let p = root.join(rel);
+        match content {
+            None => std::fs::create_dir_all(&p).unwrap(),
+            Some(c) => write(&p, c),
+        }
+    }
+}
+
+/// Set every time under `root`, `root` included, to `t` (symlinks' own).
+pub fn set_times(root: &Path, t: i64) {
+    let ft = filetime::FileTime::from_unix_time(t, 0);
+    for e in walkdir::WalkDir::new(root).contents_first(true) {
+        let e = e.unwrap();
+        filetime::set_symlink_file_times(e.path(), ft, ft).unwrap();
+    }
+}
+
+/// Copy `size` bytes at `offset` of `img` (a partition) into the new file
+/// `out`, holes kept.
+pub fn extract(img: &Path, offset: u64, size: u64, out: &Path) {
+    let src = std::fs::File::open(img).unwrap();
+    let dst = std::fs::File::create(out).unwrap();
+    dst.set_len(size).unwrap();
+    nixos_image_tools::io::sparse::copy_range_sparse(&src, offset, &dst, 0, size, |_| {}).unwrap();
+}
+
 /// An ESP tree like the Asahi images carry, with the awkward cases.
 pub fn esp_tree(dir: &Path) {
     write(&dir.join("EFI/BOOT/BOOTAA64.EFI"), &noise(200_000, 1));
@@ -137,7 +179,7 @@ pub fn root_tree(dir: &Path) {
     write(&dir.join("home/.keep"), b"");
 }
 
-/// Files in `dir`, excluding nothing: used to prove no output was left behind.
+/// The names in `dir`, sorted: used to prove no output was left behind.
 pub fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
