@@ -10,17 +10,26 @@ pub mod trixie;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Where commands are looked for: PATH, then /usr/sbin and /sbin (which a
+/// non-root user's PATH may lack).
+fn search_path() -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain(["/usr/sbin", "/sbin"].map(PathBuf::from));
+    std::env::join_paths(dirs).unwrap()
+}
+
+fn find(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&search_path())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// A tool's path (on PATH, else in /usr/sbin or /sbin), or a failure, never
 /// a skip, that names the Debian package to install.
 pub fn tool(name: &str, package: &str) -> PathBuf {
-    let dirs = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&dirs)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is missing: install the Debian package {package} (the README's test command does)")
-        })
+    find(name).unwrap_or_else(|| {
+        panic!("{name} is missing: install the Debian package {package} (the README's test command does)")
+    })
 }
 
 /// Fail (never skip) when a tool the test relies on is missing.
@@ -28,13 +37,48 @@ pub fn require(name: &str, package: &str) {
     tool(name, package);
 }
 
-/// Run a shell command line; panic with its output unless it succeeds.
+/// Whether every tool of `tools` (program, Debian package) is there, found
+/// as [`tool`] and [`sh`] find it. A test that gets `false` returns at once:
+/// it is skipped, saying which tools are missing, unless
+/// `NIT_TEST_REQUIRE_BOOKWORM_TOOLS=1` makes that a failure (see
+/// [`skip_or_fail`]). Each test names the tools it runs, so a missing one
+/// stops only the tests that need it.
+pub fn have_tools(tools: &[(&str, &str)]) -> bool {
+    let mut missing: Vec<String> = Vec::new();
+    for (name, package) in tools {
+        let m = format!("{name} (Debian package {package})");
+        if find(name).is_none() && !missing.contains(&m) {
+            missing.push(m);
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    skip_or_fail(&format!("missing here: {}", missing.join(", ")));
+    false
+}
+
+/// A test cannot run here: `reason` says what is missing. With
+/// `NIT_TEST_REQUIRE_BOOKWORM_TOOLS=1` (test.sh, which installs everything
+/// the tests use) that is a failure; elsewhere (the Nix build sandbox, a
+/// machine without them) the test is skipped with the reason printed.
+pub fn skip_or_fail(reason: &str) {
+    assert!(
+        !std::env::var_os("NIT_TEST_REQUIRE_BOOKWORM_TOOLS").is_some_and(|v| v == "1"),
+        "{reason}: install it (test.sh does); NIT_TEST_REQUIRE_BOOKWORM_TOOLS=1 makes this a failure, not a skip"
+    );
+    eprintln!("skipped: {reason}");
+}
+
+/// Run a shell command line (commands looked for as [`tool`] looks for
+/// them); panic with its output unless it succeeds.
 pub fn sh(cmd: &str) -> String {
     let out = Command::new("bash")
         .arg("-euo")
         .arg("pipefail")
         .arg("-c")
         .arg(cmd)
+        .env("PATH", search_path())
         .output()
         .unwrap();
     assert!(
