@@ -74,12 +74,10 @@ pub fn copy_data(
             return Ok(());
         }
         let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EOPNOTSUPP | libc::ENOTTY | libc::EXDEV | libc::EINVAL | libc::ENOSYS) => {
-                memo.give_up(dev)
-            }
-            _ => return Err(err),
+        if !crate::io::unsupported(&err) {
+            return Err(err);
         }
+        memo.give_up(dev)
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (dev, memo);
@@ -117,12 +115,10 @@ fn copy_dense(src: &File, dst: &File, size: u64) -> io::Result<()> {
         };
         if n < 0 {
             let err = io::Error::last_os_error();
-            return match err.raw_os_error() {
-                Some(libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP | libc::EINVAL) if done == 0 => {
-                    read_write(src, dst, size)
-                }
-                _ => Err(err),
-            };
+            if done == 0 && crate::io::unsupported(&err) {
+                return read_write(src, dst, size);
+            }
+            return Err(err);
         }
         if n == 0 {
             return Err(io::Error::new(
