@@ -39,7 +39,8 @@ rustPlatform.buildRustPackage {
 
   nativeBuildInputs = [ makeWrapper ];
 
-  # The integration tests drive these; a missing one fails the test.
+  # The integration tests drive these; a missing one fails the test (in
+  # tests/carve_partitions.rs it skips the tests that run it, saying so).
   nativeCheckInputs =
     runtimeTools
     ++ [

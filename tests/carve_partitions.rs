@@ -1,6 +1,9 @@
 //! carve-partitions against disk images built by the standard tools
 //! (sgdisk / sfdisk, mkfs.vfat + mcopy, mkfs.ext4 -d) at 512 and 4096-byte
 //! sectors, judged by dd, mcopy, 7z, unzip and an installer-style reader.
+//! Each test asks for the tools it runs ([`disk`], common::have_tools): a
+//! missing one skips only the tests that need it, or fails them under
+//! NIT_TEST_REQUIRE_BOOKWORM_TOOLS=1.
 //!
 //! Linux only: it drives Linux tools (and Linux-only system calls).
 #![cfg(target_os = "linux")]
@@ -19,19 +22,35 @@ struct Disk {
     root: (u64, u64),
 }
 
-fn tools() {
-    require("sgdisk", "gdisk");
-    require("sfdisk", "fdisk");
-    require("mkfs.vfat", "dosfstools");
-    require("mcopy", "mtools");
-    require("mkfs.ext4", "e2fsprogs");
-    require("7z", "p7zip-full");
-    require("unzip", "unzip");
-    require("python3", "python3");
+/// The tools the tests run, as (program, Debian package).
+type Tool = (&'static str, &'static str);
+const SGDISK: Tool = ("sgdisk", "gdisk");
+const SFDISK: Tool = ("sfdisk", "fdisk");
+const FDISK: Tool = ("fdisk", "fdisk");
+const MKFS_VFAT: Tool = ("mkfs.vfat", "dosfstools");
+const MCOPY: Tool = ("mcopy", "mtools");
+const MKFS_EXT4: Tool = ("mkfs.ext4", "e2fsprogs");
+const SEVEN_Z: Tool = ("7z", "p7zip-full");
+const UNZIP: Tool = ("unzip", "unzip");
+const PYTHON3: Tool = ("python3", "python3");
+
+/// A disk built by [`build_disk`] when its tools and the test's own
+/// (`also`) are here; else `None`, and the test returns: skipped, saying
+/// which tool is missing, or failed under NIT_TEST_REQUIRE_BOOKWORM_TOOLS=1
+/// (see common::have_tools).
+fn disk(ss: u64, also: &[Tool]) -> Option<Disk> {
+    let mut tools = vec![FDISK, MKFS_VFAT, MCOPY, MKFS_EXT4];
+    if ss == 512 {
+        tools.push(SGDISK);
+    }
+    tools.extend(also);
+    have_tools(&tools).then(|| build_disk(ss))
 }
 
+/// A GPT disk with an ESP (mkfs.vfat + mcopy of common::esp_tree) and an
+/// ext4 root (mkfs.ext4 -d of common::root_tree), partitioned by sgdisk
+/// (512-byte sectors) or fdisk (4096), its partitions located by fdisk.
 fn build_disk(ss: u64) -> Disk {
-    tools();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     esp_tree(&dir.join("esp"));
@@ -87,6 +106,22 @@ fn build_disk(ss: u64) -> Disk {
     }
 }
 
+/// An image that is only a partition table, written by the shell line
+/// `make` returns for the image's path.
+fn table_only(make: impl FnOnce(&str) -> String) -> Disk {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let img = dir.join("disk.img");
+    sh(&make(p(&img)));
+    Disk {
+        _tmp: tmp,
+        dir,
+        img,
+        esp: (0, 0),
+        root: (0, 0),
+    }
+}
+
 fn carve(args: &[&str]) -> std::process::Output {
     run(Command::new(bin("carve-partitions"))
         .args(args)
@@ -112,7 +147,9 @@ fn allocated(path: &Path) -> u64 {
 }
 
 fn list_case(ss: u64) {
-    let disk = build_disk(ss);
+    let Some(disk) = disk(ss, &[]) else {
+        return;
+    };
     let v: serde_json::Value =
         serde_json::from_str(&ok(&carve(&["list", p(&disk.img), "--json"]))).unwrap();
     assert_eq!(v["table"], "gpt");
@@ -143,7 +180,9 @@ fn list_4096() {
 }
 
 fn extract_case(ss: u64) {
-    let disk = build_disk(ss);
+    let Some(disk) = disk(ss, &[]) else {
+        return;
+    };
     let d = disk.dir.display();
     for (sel, (off, size)) in [("ESP", disk.esp), ("2", disk.root)] {
         let out = disk.dir.join(format!("part-{sel}"));
@@ -184,7 +223,9 @@ fn extract_4096() {
 }
 
 fn unpack_case(ss: u64) {
-    let disk = build_disk(ss);
+    let Some(disk) = disk(ss, &[SEVEN_Z]) else {
+        return;
+    };
     let d = disk.dir.display();
     let out = disk.dir.join("unpacked");
     ok(&carve(&[
@@ -225,7 +266,9 @@ fn unpack_4096() {
 }
 
 fn package_case(ss: u64) {
-    let disk = build_disk(ss);
+    let Some(disk) = disk(ss, &[UNZIP, SEVEN_Z, PYTHON3]) else {
+        return;
+    };
     let d = disk.dir.display();
     let zip = disk.dir.join("out/nixos.zip");
     std::fs::create_dir(disk.dir.join("out")).unwrap();
@@ -325,7 +368,9 @@ fn package_4096() {
 
 #[test]
 fn package_is_reproducible_across_threads_and_time() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[UNZIP]) else {
+        return;
+    };
     let a = disk.dir.join("a.zip");
     let b = disk.dir.join("b.zip");
     let c = disk.dir.join("c.zip");
@@ -471,7 +516,9 @@ f.close()
 
 #[test]
 fn damaged_primary_header_falls_back_to_backup() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     // Corrupt the primary header without fixing its CRC.
     gpt_edit(&disk.img, 512, "p[0x30] ^= 0xff\nf.seek(512); f.write(p)");
     let out = carve(&["list", p(&disk.img)]);
@@ -492,7 +539,9 @@ fn damaged_primary_header_falls_back_to_backup() {
 
 #[test]
 fn both_headers_damaged_is_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     gpt_edit(&disk.img, 512, "p[0x30] ^= 0xff\nf.seek(512); f.write(p)\nb[0x30] ^= 0xff\nf.seek(backup_lba*512); f.write(b)");
     expect_failure(
         &disk,
@@ -508,7 +557,9 @@ fn both_headers_damaged_is_an_error() {
 
 #[test]
 fn truncated_image_is_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[]) else {
+        return;
+    };
     sh(&format!("truncate -s 100M {}", p(&disk.img)));
     expect_failure(
         &disk,
@@ -525,7 +576,9 @@ fn truncated_image_is_an_error() {
 
 #[test]
 fn overlapping_partitions_are_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     // Partition 2 starts inside partition 1, in both copies, CRCs fixed.
     let code = "for e in (pe, be):\n    first = struct.unpack_from('<Q', e, 32)[0]\n    struct.pack_into('<Q', e, 128 + 32, first + 8)\nput(1, p, pel, pe)\nput(backup_lba, b, bel, be)";
     gpt_edit(&disk.img, 512, code);
@@ -538,30 +591,27 @@ fn overlapping_partitions_are_an_error() {
 
 #[test]
 fn partition_past_the_end_is_an_error() {
+    if !have_tools(&[SFDISK]) {
+        return;
+    }
     // An MBR (no backup header to betray truncation) whose partition runs off the image.
-    let tmp = tempfile::tempdir().unwrap();
-    let img = tmp.path().join("mbr.img");
-    sh(&format!(
-        "truncate -s 8M {0} && printf 'label: dos\\nstart=2048, size=8192, type=83\\nstart=10240, size=4096, type=c\\n' | sfdisk -q {0} && truncate -s 6M {0}",
-        p(&img)
-    ));
-    let disk = Disk {
-        _tmp: tmp,
-        dir: img.parent().unwrap().to_path_buf(),
-        img: img.clone(),
-        esp: (0, 0),
-        root: (0, 0),
-    };
+    let disk = table_only(|img| {
+        format!(
+        "truncate -s 8M {img} && printf 'label: dos\\nstart=2048, size=8192, type=83\\nstart=10240, size=4096, type=c\\n' | sfdisk -q {img} && truncate -s 6M {img}"
+    )
+    });
     expect_failure(
         &disk,
-        &["extract", p(&img), "--partition", "2"],
+        &["extract", p(&disk.img), "--partition", "2"],
         "past the end of the image",
     );
 }
 
 #[test]
 fn selector_errors_list_the_partitions() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[SGDISK]) else {
+        return;
+    };
     expect_failure(
         &disk,
         &["extract", p(&disk.img), "--partition", "swap"],
@@ -586,29 +636,21 @@ fn selector_errors_list_the_partitions() {
         &format!("error: {}: partition selector \"vfat\"", disk.img.display()),
     );
     // Two Linux partitions: the alias is ambiguous.
-    let tmp = tempfile::tempdir().unwrap();
-    let img = tmp.path().join("two.img");
-    sh(&format!(
-        "truncate -s 20M {0} && sgdisk -n1:0:+4M -t1:8300 -n2:0:+4M -t2:8300 {0} >/dev/null",
-        p(&img)
-    ));
-    let two = Disk {
-        _tmp: tmp,
-        dir: img.parent().unwrap().to_path_buf(),
-        img: img.clone(),
-        esp: (0, 0),
-        root: (0, 0),
-    };
+    let two = table_only(|img| {
+        format!("truncate -s 20M {img} && sgdisk -n1:0:+4M -t1:8300 -n2:0:+4M -t2:8300 {img} >/dev/null")
+    });
     expect_failure(
         &two,
-        &["extract", p(&img), "--partition", "linux"],
+        &["extract", p(&two.img), "--partition", "linux"],
         "several partitions have that type",
     );
 }
 
 #[test]
 fn esp_that_is_not_fat_is_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[]) else {
+        return;
+    };
     expect_failure(
         &disk,
         &["asahi-package", p(&disk.img), "--esp", "2", "--root", "1"],
@@ -623,7 +665,9 @@ fn esp_that_is_not_fat_is_an_error() {
 
 #[test]
 fn root_not_a_multiple_of_4096_is_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     // Shrink partition 2 by one 512-byte sector (CRCs fixed).
     let code = "for e in (pe, be):\n    last = struct.unpack_from('<Q', e, 128 + 40)[0]\n    struct.pack_into('<Q', e, 128 + 40, last - 1)\nput(1, p, pel, pe)\nput(backup_lba, b, bel, be)";
     gpt_edit(&disk.img, 512, code);
@@ -638,7 +682,9 @@ fn root_not_a_multiple_of_4096_is_an_error() {
 /// holds: unpack and asahi-package refuse it instead of writing a short file.
 #[test]
 fn damaged_fat_file_size_is_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[]) else {
+        return;
+    };
     let mut img = std::fs::read(&disk.img).unwrap();
     let (start, len) = (disk.esp.0 as usize, disk.esp.1 as usize);
     let mut patched = 0;
@@ -663,7 +709,9 @@ fn damaged_fat_file_size_is_an_error() {
 /// is removed and the exit status says which signal stopped it.
 #[test]
 fn sigterm_leaves_nothing_behind() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[]) else {
+        return;
+    };
     let text = slow_text(disk.root.1);
     std::os::unix::fs::FileExt::write_all_at(
         &std::fs::OpenOptions::new()
@@ -763,7 +811,9 @@ fn fat_failure(disk: &Disk, needle: &str) {
 /// it forever, growing memory; the chain check stops it first.
 #[test]
 fn fat_directory_loop_is_an_error_not_a_hang() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     fat_edit(
         &disk,
         // No end-of-directory entry (the free slots marked deleted), so
@@ -779,7 +829,9 @@ fn fat_directory_loop_is_an_error_not_a_hang() {
 /// output, no zip with a forged member, but an error.
 #[test]
 fn fat_file_loop_with_a_forged_size_is_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     fat_edit(
         &disk,
         "for pos, c, size in entries(b'BOOT    BIN'):\n    set_fat(c, c); set_size(pos, 0xffffffff)",
@@ -800,7 +852,9 @@ fn fat_file_loop_with_a_forged_size_is_an_error() {
 /// unpack to many times its size: refused like a loop.
 #[test]
 fn fat_cross_linked_files_are_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     fat_edit(
         &disk,
         "[(p1, c1, s1), (p2, c2, s2)] = entries(b'BOOT    BIN')\nf.seek(p2 + 26); f.write(struct.pack('<H', c1 & 0xffff))\nf.seek(p2 + 20); f.write(struct.pack('<H', c1 >> 16))",
@@ -813,7 +867,9 @@ fn fat_cross_linked_files_are_an_error() {
 /// extracting and packaging must all refuse it.
 #[test]
 fn backup_gpt_with_a_wrapping_offset_is_an_error() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     gpt_edit(
         &disk.img,
         512,
@@ -838,7 +894,9 @@ fn backup_gpt_with_a_wrapping_offset_is_an_error() {
 /// `list` and in an error line: one line each, no terminal control.
 #[test]
 fn hostile_partition_names_are_escaped() {
-    let disk = build_disk(512);
+    let Some(disk) = disk(512, &[PYTHON3]) else {
+        return;
+    };
     gpt_edit(
         &disk.img,
         512,

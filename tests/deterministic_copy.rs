@@ -4,6 +4,9 @@
 //! Linux only: it drives Linux tools (and Linux-only system calls).
 #![cfg(target_os = "linux")]
 
+mod common;
+
+use common::entries;
 use filetime::FileTime;
 use std::ffi::CString;
 use std::fs;
@@ -134,16 +137,6 @@ fn xattr_names(path: &Path) -> Vec<u8> {
     buf
 }
 
-/// Names in `dir`, to check that a failed run left nothing behind.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// The tree every test starts from.
 fn make_tree(root: &Path) {
     fs::create_dir_all(root.join("a/b/c")).unwrap();
@@ -213,7 +206,7 @@ zz-tool-link f 755 3 1234567.0000000000 10 ";
     let lt = fs::symlink_metadata(dest.join("dangling")).unwrap();
     assert_eq!(lt.mtime(), 1234567);
     // Nothing else next to DEST: the staging directory was renamed away.
-    assert_eq!(names(tmp.path()), ["dest", "src"]);
+    assert_eq!(entries(tmp.path()), ["dest", "src"]);
 }
 
 #[test]
@@ -230,7 +223,7 @@ fn special_files_are_refused_and_nothing_is_left() {
         &run(&[&src, &dest], &[]),
         &[&fifo.display().to_string(), "FIFO"],
     );
-    assert_eq!(names(tmp.path()), ["src"]);
+    assert_eq!(entries(tmp.path()), ["src"]);
     fs::remove_file(&fifo).unwrap();
 
     let sock = src.join("empty/sock");
@@ -239,7 +232,7 @@ fn special_files_are_refused_and_nothing_is_left() {
         &run(&[&src, &dest], &[]),
         &[&sock.display().to_string(), "socket"],
     );
-    assert_eq!(names(tmp.path()), ["src"]);
+    assert_eq!(entries(tmp.path()), ["src"]);
 }
 
 #[test]
@@ -267,7 +260,7 @@ fn unreadable_file_fails_without_leftovers() {
         &run(&[&src, &unreadable, &dest], &[]),
         &[&unreadable.display().to_string()],
     );
-    assert_eq!(names(tmp.path()), ["src"]);
+    assert_eq!(entries(tmp.path()), ["src"]);
 }
 
 #[test]
@@ -279,8 +272,8 @@ fn existing_dest_is_refused() {
     fs::create_dir(&dest).unwrap();
     fs::write(dest.join("keep"), b"mine").unwrap();
     failed_with(&run(&[&src, &dest], &[]), &["already exists"]);
-    assert_eq!(names(&dest), ["keep"]);
-    assert_eq!(names(tmp.path()), ["dest", "src"]);
+    assert_eq!(entries(&dest), ["keep"]);
+    assert_eq!(entries(tmp.path()), ["dest", "src"]);
     // A dangling symlink counts as existing too.
     let link = tmp.path().join("link");
     std::os::unix::fs::symlink("nowhere", &link).unwrap();
@@ -410,7 +403,7 @@ fn overlapping_sources_are_refused() {
     // Directories merge.
     let dest = tmp.path().join("dest");
     ok(&run(&[&a, &b, &dest], &[]));
-    assert_eq!(names(&dest.join("etc")), ["x", "y"]);
+    assert_eq!(entries(&dest.join("etc")), ["x", "y"]);
     // The same file from two sources does not.
     fs::write(b.join("etc/x"), b"b").unwrap();
     let dest2 = tmp.path().join("dest2");

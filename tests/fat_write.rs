@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::tool;
+use common::{extract, noise, set_times, tool, write_tree};
 use nixos_image_tools::fat::write::{min_fat32_size, write_fat32, FatOptions, FatReport};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -24,33 +24,18 @@ const OFFSET: u64 = MIB + 8 * 4096;
 const TAIL: u64 = MIB;
 const FILLER: u8 = 0xA5;
 
-/// Deterministic pseudo-random bytes.
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) as u8
-        })
-        .collect()
-}
-
 /// The test tree: (relative path, contents); directories are implied, `None`
 /// means an (empty) directory.
 fn tree_spec() -> Vec<(String, Option<Vec<u8>>)> {
     let mut v: Vec<(String, Option<Vec<u8>>)> = vec![
-        ("EFI/BOOT/BOOTAA64.EFI".into(), Some(noise(1, 70_000))),
+        ("EFI/BOOT/BOOTAA64.EFI".into(), Some(noise(70_000, 1))),
         (
             "EFI/systemd/systemd-bootaa64.efi".into(),
-            Some(noise(2, 90_001)),
+            Some(noise(90_001, 2)),
         ),
         (
             "EFI/nixos/kernel-6.12-Image".into(),
-            Some(noise(3, 3 * MIB as usize)),
+            Some(noise(3 * MIB as usize, 3)),
         ),
         (
             "loader/loader.conf".into(),
@@ -75,12 +60,12 @@ fn tree_spec() -> Vec<(String, Option<Vec<u8>>)> {
         (".hidden".into(), Some(b"dot\n".to_vec())),
         ("x".repeat(200) + ".long", Some(b"long name\n".to_vec())),
         ("exactly13char".into(), Some(b"13\n".to_vec())),
-        ("cluster-sized.bin".into(), Some(noise(4, 4096))),
+        ("cluster-sized.bin".into(), Some(noise(4096, 4))),
     ];
     for i in 0..300 {
         v.push((
             format!("many/file number {i:03}.txt"),
-            Some(noise(100 + i, (i as usize * 37) % 5000)),
+            Some(noise((i as usize * 37) % 5000, 100 + i)),
         ));
     }
     v
@@ -90,21 +75,7 @@ fn tree_spec() -> Vec<(String, Option<Vec<u8>>)> {
 /// times `mtime` (which the writer must ignore). Adds a link to a file, a
 /// link to a directory and a sparse file.
 fn make_tree(root: &Path, reverse: bool, mtime: i64) {
-    let mut spec = tree_spec();
-    if reverse {
-        spec.reverse();
-    }
-    fs::create_dir_all(root).unwrap();
-    for (rel, content) in &spec {
-        let p = root.join(rel);
-        match content {
-            None => fs::create_dir_all(&p).unwrap(),
-            Some(c) => {
-                fs::create_dir_all(p.parent().unwrap()).unwrap();
-                fs::write(&p, c).unwrap();
-            }
-        }
-    }
+    write_tree(root, &tree_spec(), reverse);
     // A file with a hole in the middle: copied sparsely, must read back whole.
     let sparse = File::create(root.join("sparse.img")).unwrap();
     sparse.set_len(MIB + 100).unwrap();
@@ -112,11 +83,7 @@ fn make_tree(root: &Path, reverse: bool, mtime: i64) {
     sparse.write_all_at(b"end", MIB + 97).unwrap();
     std::os::unix::fs::symlink("EFI/nixos/kernel-6.12-Image", root.join("link-to-kernel")).unwrap();
     std::os::unix::fs::symlink("loader", root.join("link-to-loader")).unwrap();
-    let t = filetime::FileTime::from_unix_time(mtime, 0);
-    for e in walkdir::WalkDir::new(root) {
-        let e = e.unwrap();
-        filetime::set_symlink_file_times(e.path(), t, t).unwrap();
-    }
+    set_times(root, mtime);
 }
 
 /// Files and directories of `root` as (relative path → contents, None for a
@@ -197,14 +164,6 @@ fn write_image(source: &Path, image: &Path, size: u64, o: &FatOptions) -> FatRep
         "image length changed"
     );
     report
-}
-
-/// The filesystem's bytes, copied out of the image sparsely.
-fn extract(image: &Path, size: u64, part: &Path) {
-    let src = File::open(image).unwrap();
-    let dst = File::create(part).unwrap();
-    dst.set_len(size).unwrap();
-    nixos_image_tools::io::sparse::copy_range_sparse(&src, OFFSET, &dst, 0, size, |_| {}).unwrap();
 }
 
 fn fsck_clean(part: &Path) -> String {
@@ -314,7 +273,7 @@ fn check_sector_size(sector_size: u32, size: u64, cluster_size: u32) {
         expected.values().filter(|v| v.is_none()).count() as u64
     );
     let part = tmp.path().join("part.img");
-    extract(&image, size, &part);
+    extract(&image, OFFSET, size, &part);
 
     // Hidden sectors = the partition's first sector.
     let mut bpb = [0u8; 36];
@@ -396,7 +355,7 @@ fn short_names_and_times() {
     let size = 40 * MIB;
     write_image(&src, &image, size, &opts(512, 1_234_567_890)); // 2009-02-13T23:31:30Z
     let part = tmp.path().join("part.img");
-    extract(&image, size, &part);
+    extract(&image, OFFSET, size, &part);
     let disk = File::options().read(true).write(true).open(&part).unwrap();
     let fs = fatfs::FileSystem::new(disk, fatfs::FsOptions::new()).unwrap();
     let mut shorts = BTreeMap::new();
@@ -509,7 +468,7 @@ fn too_small_and_too_full() {
         let f = make_image(&image, min);
         write_fat32(&f, OFFSET, min, &src, &opts(ss, 0)).unwrap();
         let part = tmp.path().join("min-part.img");
-        extract(&image, min, &part);
+        extract(&image, OFFSET, min, &part);
         fsck_clean(&part);
         if ss == 512 {
             let msg = write_err(&src, min - MIB, &opts(ss, 0));
@@ -613,7 +572,7 @@ fn no_label() {
     o.label = String::new();
     write_image(&src, &image, 40 * MIB, &o);
     let part = tmp.path().join("part.img");
-    extract(&image, 40 * MIB, &part);
+    extract(&image, OFFSET, 40 * MIB, &part);
     fsck_clean(&part);
     let (_, _, bpb_label, dir_label) = fatfs_tree(&part);
     assert_eq!(bpb_label.trim_end(), "NO NAME");
@@ -628,7 +587,7 @@ fn timing_300_files_100_mib() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     fs::create_dir(&src).unwrap();
-    let chunk = noise(9, 350_000);
+    let chunk = noise(350_000, 9);
     for i in 0..300 {
         fs::write(
             src.join(format!("file-{i:03}.bin")),
@@ -646,6 +605,6 @@ fn timing_300_files_100_mib() {
         t.elapsed()
     );
     let part = tmp.path().join("part.img");
-    extract(&tmp.path().join("disk.img"), size, &part);
+    extract(&tmp.path().join("disk.img"), OFFSET, size, &part);
     eprintln!("{}", fsck_clean(&part));
 }

@@ -8,6 +8,7 @@ mod common;
 
 use common::require as need;
 use common::trixie;
+use common::{entries, esp_tree, extract, set_times, write_tree};
 
 use nixos_image_tools::partition_table::read_table;
 use std::fs;
@@ -59,63 +60,42 @@ fn tool_ok(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
 /// opposite order and `mtime` sets every timestamp, so two copies differ in
 /// inode order and times but not in content.
 fn make_tree(root: &Path, reverse: bool, mtime: i64) {
-    let mut dirs = vec![
+    let mut spec: Vec<(String, Option<Vec<u8>>)> = [
         "etc",
         "usr",
         "usr/bin",
         "usr/share",
         "usr/share/doc",
         "var/empty",
-    ];
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("etc/hostname".into(), b"nixos\n".to_vec()),
-        ("etc/empty".into(), vec![]),
+    ]
+    .map(|d| (d.into(), None))
+    .into();
+    spec.extend([
+        ("etc/hostname".into(), Some(b"nixos\n".to_vec())),
+        ("etc/empty".into(), Some(vec![])),
         (
             "usr/bin/tool".into(),
-            (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect(),
+            Some((0..300_000u32).map(|i| (i * 7 % 251) as u8).collect()),
         ),
         ("usr/share/doc/big-sparse-ish".into(), {
             let mut v = vec![0u8; 1 << 20];
             v[12345] = 1;
-            v
+            Some(v)
         }),
-    ];
+    ]);
     for i in 0..200 {
-        files.push((
+        spec.push((
             format!("usr/share/doc/f{i:03}"),
-            format!("file {i}\n").repeat(i).into_bytes(),
+            Some(format!("file {i}\n").repeat(i).into_bytes()),
         ));
     }
-    if reverse {
-        dirs.reverse();
-        files.reverse();
-    }
-    for d in &dirs {
-        fs::create_dir_all(root.join(d)).unwrap();
-    }
-    for (f, data) in &files {
-        fs::write(root.join(f), data).unwrap();
-    }
+    write_tree(root, &spec, reverse);
     fs::set_permissions(root.join("usr/bin/tool"), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(root.join("etc/empty"), fs::Permissions::from_mode(0o600)).unwrap();
     std::os::unix::fs::symlink("../etc/hostname", root.join("usr/hostname-link")).unwrap();
     std::os::unix::fs::symlink("a".repeat(100), root.join("usr/long-link")).unwrap();
     fs::hard_link(root.join("usr/bin/tool"), root.join("usr/bin/tool2")).unwrap();
     set_times(root, mtime);
-}
-
-fn set_times(root: &Path, t: i64) {
-    let ft = filetime::FileTime::from_unix_time(t, 0);
-    for e in walkdir::WalkDir::new(root).contents_first(true) {
-        let e = e.unwrap();
-        filetime::set_symlink_file_times(e.path(), ft, ft).unwrap();
-    }
-}
-
-fn esp_tree(root: &Path) {
-    fs::create_dir_all(root.join("EFI/BOOT")).unwrap();
-    fs::write(root.join("EFI/BOOT/BOOTAA64.EFI"), vec![0x5au8; 200_000]).unwrap();
-    fs::write(root.join("loader.conf"), b"timeout 3\n").unwrap();
 }
 
 /// Compare two trees: same names, types, permission bits, contents, link targets.
@@ -166,13 +146,6 @@ fn compare_trees(a: &Path, b: &Path, skip: &[&str]) {
             );
         }
     }
-}
-
-fn extract(img: &Path, offset: u64, size: u64, out: &Path) {
-    let src = fs::File::open(img).unwrap();
-    let dst = fs::File::create(out).unwrap();
-    dst.set_len(size).unwrap();
-    nixos_image_tools::io::sparse::copy_range_sparse(&src, offset, &dst, 0, size, |_| {}).unwrap();
 }
 
 /// (offset, size) of each partition, read back with our strict reader.
@@ -242,15 +215,6 @@ fn ext4_contents_match(fs_img: &Path, tree: &Path, work: &Path) {
 
 fn write_json(path: &Path, v: serde_json::Value) {
     fs::write(path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
-}
-
-fn ls(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -325,8 +289,7 @@ fn check_esp(img: &Path, p: (u64, u64), dir: &Path, ss: u32) {
     let mut c = Command::new("mcopy");
     c.args(["-s", "-n", "-i"])
         .arg(&esp)
-        .arg("::/EFI")
-        .arg("::/loader.conf")
+        .arg("::/")
         .arg(&x)
         .env("MTOOLS_SKIP_CHECK", "1");
     run_ok(c);
@@ -819,7 +782,7 @@ fn btrfs_diff(what: &str, mtimes: [i64; 2]) {
 
 fn expect_failure(dir: &Path, layout: &Path, c: Option<Command>, expect: &[&str]) {
     let img = dir.join("out.img");
-    let before = ls(dir);
+    let before = entries(dir);
     let mut c = c.unwrap_or_else(|| mkimage_cmd(layout, &img, Some(&dir.join("report.json"))));
     let out = c.output().unwrap();
     let t = text(&out);
@@ -831,7 +794,7 @@ fn expect_failure(dir: &Path, layout: &Path, c: Option<Command>, expect: &[&str]
         t.lines().filter(|l| l.contains("error")).count() == 1,
         "{t}"
     );
-    assert_eq!(ls(dir), before, "files left behind");
+    assert_eq!(entries(dir), before, "files left behind");
 }
 
 #[test]

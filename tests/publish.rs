@@ -11,9 +11,7 @@
 #![cfg(target_os = "linux")]
 
 mod common;
-#[path = "support/dist.rs"]
-mod dist;
-use common::trixie;
+use common::dist;
 
 use dist::{check_served, get_json, install_over_http, package, s3_server, Package, Proc};
 use serde_json::Value;

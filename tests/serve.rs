@@ -10,9 +10,7 @@
 #![cfg(target_os = "linux")]
 
 mod common;
-#[path = "support/dist.rs"]
-mod dist;
-use common::trixie;
+use common::dist;
 
 use dist::{check_served, curl, get_json, install_over_http, package, Proc};
 use std::os::unix::fs::PermissionsExt;
@@ -37,7 +35,7 @@ fn standin_installer(dir: &Path) -> PathBuf {
     );
     std::fs::write(src.join("version.tag"), "v0.0-standin\n").unwrap();
     let tar = dir.join("installer.tar.gz");
-    dist::require("tar", "tar");
+    common::require("tar", "tar");
     let ok = Command::new("tar")
         .arg("-czf")
         .arg(&tar)
@@ -132,8 +130,8 @@ fn start_serve(results: &[&Path], installer: &Path) -> Served {
 
 #[test]
 fn distribution_serve_installs_and_bootstraps() {
-    dist::require("curl", "curl");
-    dist::require("shasum", "perl");
+    common::require("curl", "curl");
+    common::require("shasum", "perl");
     let ext4 = package("nixos-asahi", "0.1.0", "ext4", 0);
     let btrfs = package("nixos-asahi", "0.1.0", "btrfs", 0);
     let dir = tempfile::tempdir().unwrap();
@@ -249,8 +247,8 @@ fn distribution_serve_installs_and_bootstraps() {
 /// own code with NIT_ASAHI_INSTALLER_SRC) for every model it knows.
 #[test]
 fn distribution_serve_m3_refusal_matches_the_installer() {
-    dist::require("curl", "curl");
-    dist::require("shasum", "perl");
+    common::require("curl", "curl");
+    common::require("shasum", "perl");
     let ext4 = package("nixos-asahi", "0.1.0", "ext4", 0);
     let dir = tempfile::tempdir().unwrap();
     let installer = standin_installer(dir.path());

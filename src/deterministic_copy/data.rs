@@ -9,32 +9,6 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::RwLock;
 
-/// `_IOW(0x94, 9, int)`: share all of the source's extents with the destination.
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64",
-        target_arch = "loongarch64",
-        target_arch = "s390x"
-    )
-))]
-const FICLONE: libc::Ioctl = 0x4004_9409;
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "powerpc",
-        target_arch = "powerpc64",
-        target_arch = "mips",
-        target_arch = "mips64",
-        target_arch = "sparc64"
-    )
-))]
-const FICLONE: libc::Ioctl = 0x8004_9409;
-
 /// Source devices on which a reflink into the destination has failed, so
 /// that each file there costs no extra syscall.
 #[derive(Default)]
@@ -68,18 +42,17 @@ pub fn copy_data(
     }
     #[cfg(target_os = "linux")]
     if memo.worth_trying(dev) {
-        // SAFETY: FICLONE takes the source descriptor as its argument.
-        let r = unsafe { libc::ioctl(dst.as_raw_fd(), FICLONE, src.as_raw_fd()) };
+        // SAFETY: FICLONE (share all of the source's extents with the
+        // destination) takes the source descriptor as its argument.
+        let r = unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) };
         if r == 0 {
             return Ok(());
         }
         let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EOPNOTSUPP | libc::ENOTTY | libc::EXDEV | libc::EINVAL | libc::ENOSYS) => {
-                memo.give_up(dev)
-            }
-            _ => return Err(err),
+        if !crate::io::unsupported(&err) {
+            return Err(err);
         }
+        memo.give_up(dev)
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (dev, memo);
@@ -117,12 +90,10 @@ fn copy_dense(src: &File, dst: &File, size: u64) -> io::Result<()> {
         };
         if n < 0 {
             let err = io::Error::last_os_error();
-            return match err.raw_os_error() {
-                Some(libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP | libc::EINVAL) if done == 0 => {
-                    read_write(src, dst, size)
-                }
-                _ => Err(err),
-            };
+            if done == 0 && crate::io::unsupported(&err) {
+                return read_write(src, dst, size);
+            }
+            return Err(err);
         }
         if n == 0 {
             return Err(io::Error::new(

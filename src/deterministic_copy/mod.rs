@@ -15,6 +15,7 @@ mod xattr;
 
 use crate::error::{Error, IoContext, Result};
 use crate::io::output::AtomicDir;
+use crate::io::progress::Progress;
 use filetime::FileTime;
 use plan::{Entry, Kind, Plan};
 use std::fs::{File, OpenOptions};
@@ -35,7 +36,8 @@ pub struct Options {
     pub mtime: i64,
     /// Parallel copy threads (at least 1).
     pub jobs: usize,
-    /// Draw a progress bar on stderr when it is a terminal.
+    /// Report progress (io::progress); the binary asks for it when stderr
+    /// is a terminal.
     pub progress: bool,
 }
 
@@ -141,7 +143,11 @@ fn stage(root: &Path, entries: &[Entry], opts: &Options) -> Result<Report> {
             _ => 0,
         })
         .sum();
-    let bar = progress_bar(opts.progress, total_bytes);
+    // With the bytes copied so far; locked once a file, by whichever
+    // thread copied it.
+    let progress = opts
+        .progress
+        .then(|| Mutex::new((Progress::new("copying", total_bytes), 0u64)));
     let memo = data::ReflinkMemo::default();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -165,8 +171,10 @@ fn stage(root: &Path, entries: &[Entry], opts: &Options) -> Result<Report> {
                     }
                     return;
                 }
-                if let Kind::File { size, .. } = e.kind {
-                    bar.inc(size);
+                if let (Kind::File { size, .. }, Some(p)) = (&e.kind, &progress) {
+                    let (bar, done) = &mut *p.lock().unwrap();
+                    *done += *size;
+                    bar.set(*done);
                 }
             }
         }
@@ -178,7 +186,9 @@ fn stage(root: &Path, entries: &[Entry], opts: &Options) -> Result<Report> {
         }
         worker();
     });
-    bar.finish_and_clear();
+    if let Some(p) = progress {
+        p.into_inner().unwrap().0.finish();
+    }
     if let Some((_, err)) = first_error.into_inner().unwrap() {
         return Err(err);
     }
@@ -281,21 +291,4 @@ fn current_umask() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
     u32::from_str_radix(line.trim(), 8).ok()
-}
-
-fn progress_bar(wanted: bool, total: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !wanted || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "copying {wide_bar} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec})",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }

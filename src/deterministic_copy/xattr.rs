@@ -43,7 +43,7 @@ fn list(c: &CString) -> io::Result<Vec<u8>> {
         if want < 0 {
             let err = io::Error::last_os_error();
             // No xattr support on this filesystem: nothing to remove.
-            if err.raw_os_error() == Some(libc::ENOTSUP) {
+            if crate::io::unsupported(&err) {
                 return Ok(Vec::new());
             }
             return Err(err);

@@ -199,6 +199,33 @@ pub const MIN_SUBVOL: &[u32] = &[6, 12];
 /// build passes it; older ones answered with their whole usage text).
 pub const MIN_DEVICE_UUID: &[u32] = &[6, 5];
 
+/// Why the mkfs.btrfs `tool` cannot create subvolumes, or None when it can:
+/// one message for mkimage's check before any work (which puts the layout
+/// field in front) and for [`make`]'s.
+pub fn cannot_make_subvolumes(tool: &Tool) -> Option<String> {
+    too_old(
+        tool,
+        MIN_SUBVOL,
+        "cannot create subvolumes: mkfs.btrfs --subvol needs",
+    )
+}
+
+/// Why the mkfs.btrfs `tool` cannot make any btrfs of ours, or None.
+pub fn cannot_make_btrfs(tool: &Tool) -> Option<String> {
+    too_old(tool, MIN_DEVICE_UUID, "has no --device-uuid: mkimage needs")
+}
+
+fn too_old(tool: &Tool, min: &[u32], lacks: &str) -> Option<String> {
+    (!tools::version_at_least(&tool.version, min)).then(|| {
+        format!(
+            "{} is \"{}\", which {lacks} btrfs-progs {} or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
+            tool.path.display(),
+            tool.version_line,
+            tools::dotted(min)
+        )
+    })
+}
+
 /// What differs between two builds of the same tree with btrfs-progs 6.14,
 /// every identifier given (measured by tests/mkimage.rs
 /// `btrfs_reproducibility`, which maps each differing byte to its structure).
@@ -232,15 +259,8 @@ pub enum BtrfsOutcome {
 }
 
 pub fn make(job: &BtrfsJob) -> Result<BtrfsOutcome> {
-    if !job.subvolumes.is_empty() && !tools::version_at_least(&job.tool.version, MIN_SUBVOL) {
-        return Err(Error::tool(
-            "mkfs.btrfs",
-            format!(
-                "{} ({}) cannot create subvolumes: mkfs.btrfs --subvol needs btrfs-progs 6.12 or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
-                job.tool.path.display(),
-                job.tool.version_line
-            ),
-        ));
+    if let Some(why) = cannot_make_subvolumes(job.tool).filter(|_| !job.subvolumes.is_empty()) {
+        return Err(Error::tool("mkfs.btrfs", why));
     }
     let temp = ScratchFile::create_in(job.temp_dir, ".mkimage-btrfs.")?;
     let mut args: Vec<OsString> = [

@@ -125,8 +125,9 @@ impl Fill for Ext4<'_> {
         }
         if !tools::version_at_least(&tool.version, MIN_REPRODUCIBLE) {
             r.not_reproducible.push(format!(
-                "inode times copied from the source tree ({} < 1.47.1)",
-                tool.version_line
+                "inode times copied from the source tree ({} < {})",
+                tool.version_line,
+                tools::dotted(MIN_REPRODUCIBLE)
             ));
         }
         Ok(())

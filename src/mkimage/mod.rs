@@ -150,8 +150,9 @@ pub fn run(opts: &Options) -> Result<()> {
         let t = probe(&path, "mke2fs", &["-V"], owner.user_namespace)?;
         if !tools::version_at_least(&t.version, ext4::MIN_REPRODUCIBLE) {
             let w = format!(
-                "{} is older than 1.47.1 and copies inode times from the source tree instead of SOURCE_DATE_EPOCH: the image will not be reproducible",
-                t.version_line
+                "{} is older than {} and copies inode times from the source tree instead of SOURCE_DATE_EPOCH: the image will not be reproducible",
+                t.version_line,
+                tools::dotted(ext4::MIN_REPRODUCIBLE)
             );
             crate::diag::warn(&w);
             warnings.push(w);
@@ -166,31 +167,17 @@ pub fn run(opts: &Options) -> Result<()> {
         let t = probe(&path, "mkfs.btrfs", &["--version"], owner.user_namespace)?;
         for p in &layout.partitions {
             if let Content::Btrfs(c) = &p.content {
-                if !c.subvolumes.is_empty()
-                    && !tools::version_at_least(&t.version, btrfs::MIN_SUBVOL)
+                if let Some(why) =
+                    btrfs::cannot_make_subvolumes(&t).filter(|_| !c.subvolumes.is_empty())
                 {
-                    return Err(Error::tool(
-                        "mkfs.btrfs",
-                        format!(
-                            "{} is \"{}\", which cannot create subvolumes: mkfs.btrfs --subvol needs btrfs-progs 6.12 or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
-                            t.path.display(),
-                            t.version_line
-                        ),
-                    ))
-                    .in_layout(opts.layout, format!("{}.content.subvolumes", at(p.index)));
+                    return Err(Error::tool("mkfs.btrfs", why))
+                        .in_layout(opts.layout, format!("{}.content.subvolumes", at(p.index)));
                 }
             }
         }
         // After the subvolume check, which names the layout field.
-        if !tools::version_at_least(&t.version, btrfs::MIN_DEVICE_UUID) {
-            return Err(Error::tool(
-                "mkfs.btrfs",
-                format!(
-                    "{} is \"{}\", which has no --device-uuid: mkimage needs btrfs-progs 6.5 or newer; put a newer mkfs.btrfs first on PATH or name it in MKIMAGE_MKFS_BTRFS",
-                    t.path.display(),
-                    t.version_line
-                ),
-            ));
+        if let Some(why) = btrfs::cannot_make_btrfs(&t) {
+            return Err(Error::tool("mkfs.btrfs", why));
         }
         reproducible = false;
         Some(t)

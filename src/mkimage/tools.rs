@@ -101,6 +101,12 @@ pub fn parse_version(line: &str) -> Option<Vec<u32>> {
         })
 }
 
+/// A version as its tool prints it: `[6, 12]` is "6.12".
+pub fn dotted(v: &[u32]) -> String {
+    let parts: Vec<String> = v.iter().map(u32::to_string).collect();
+    parts.join(".")
+}
+
 pub fn version_at_least(v: &[u32], min: &[u32]) -> bool {
     for i in 0..min.len().max(v.len()) {
         let a = v.get(i).copied().unwrap_or(0);
@@ -229,6 +235,7 @@ mod tests {
             parse_version("mkfs.btrfs, part of btrfs-progs v6.14"),
             Some(vec![6, 14])
         );
+        assert_eq!(dotted(&[1, 47, 1]), "1.47.1");
         assert!(version_at_least(&[6, 14], &[6, 12]));
         assert!(!version_at_least(&[6, 2], &[6, 12]));
         assert!(version_at_least(&[1, 47, 1], &[1, 47, 1]));

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A real S3-compatible server for the tests: moto's, on 127.0.0.1, any
 free port, with each BUCKET created and publicly readable as a CDN bucket
-is (tests/support/dist.rs creates more the same way). Prints "port N" once
+is (tests/common/dist.rs creates more the same way). Prints "port N" once
 ready; stops when its standard input closes.
 
 usage: s3_server.py [BUCKET...]

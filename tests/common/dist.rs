@@ -2,8 +2,6 @@
 //! small real packages made once per test binary, and the loopback servers
 //! the tests start (moto's S3, a fault-injecting proxy, a static web server,
 //! `serve`), each stopped when its handle is dropped.
-#![allow(dead_code)]
-
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -12,10 +10,10 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub use crate::common::require;
+use super::require;
 
 pub fn support(name: &str) -> PathBuf {
-    crate::common::repo().join("tests/support").join(name)
+    super::repo().join("tests/support").join(name)
 }
 
 /// One build result directory, as a Nix package output holds it.
@@ -70,7 +68,7 @@ pub fn package(name: &str, version: &str, fs: &str, random_mib: u32) -> &'static
         .arg(&bin)
         .arg(&out)
         .args([name, version, fs, &random_mib.to_string()])
-        .env("PATH", crate::trixie::path_env())
+        .env("PATH", super::trixie::path_env())
         .env("NIT_NO_PROGRESS", "1")
         .output()
         .unwrap();
