@@ -137,7 +137,7 @@ pub fn unpack(
                 .ctx("set permissions on", &dest)?;
         } else {
             let mut f = File::create(&dest).ctx("create", &dest)?;
-            fatread::copy_file(&fs, image, e, &mut f, &dest)?;
+            fatread::copy_file(image, e, &mut f, &dest)?;
             f.set_permissions(std::fs::Permissions::from_mode(0o644))
                 .ctx("set permissions on", &dest)?;
         }
