@@ -317,6 +317,193 @@ fn two_runs_writing_the_same_output_leave_one_complete_pair() {
     }
 }
 
+/// Start `cmds` together and wait for all of them.
+fn race(cmds: Vec<Command>) -> Vec<Output> {
+    let children: Vec<_> = cmds
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// Two mkimage runs (different seeds, so different disk GUIDs) writing the
+/// same image and report at once, each rename delayed so the two runs'
+/// commits overlap: the report describes the image beside it.
+#[test]
+fn two_mkimage_runs_writing_the_same_output_leave_one_complete_pair() {
+    let d = disk();
+    let out = d.dir.join("race");
+    std::fs::create_dir(&out).unwrap();
+    let layouts: Vec<PathBuf> = ["a", "b"]
+        .iter()
+        .map(|seed| {
+            let text = std::fs::read_to_string(layout(&d.dir, "ext4"))
+                .unwrap()
+                .replace("\"seed\": \"faults\"", &format!("\"seed\": \"{seed}\""));
+            let path = d.dir.join(format!("layout-{seed}.json"));
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    for round in 0..6 {
+        let runs = race(
+            layouts
+                .iter()
+                .map(|l| {
+                    let mut c = tool("mkimage");
+                    c.arg("--layout")
+                        .arg(l)
+                        .arg("--output")
+                        .arg(out.join("disk.img"))
+                        .arg("--report")
+                        .arg(out.join("disk.json"));
+                    delayed(&c, RENAMES, 200)
+                })
+                .collect(),
+        );
+        for r in &runs {
+            assert!(r.status.success(), "round {round}: {r:?}");
+        }
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("disk.json")).unwrap()).unwrap();
+        let list = tool("carve-partitions")
+            .args(["list", "--json"])
+            .arg(out.join("disk.img"))
+            .output()
+            .unwrap();
+        let table: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        assert_eq!(
+            report["diskGuid"]["value"].as_str().unwrap().to_lowercase(),
+            table["diskGuid"].as_str().unwrap().to_lowercase(),
+            "round {round}: the report is not the image's"
+        );
+        assert_eq!(entries(&out), ["disk.img", "disk.json"], "round {round}");
+    }
+}
+
+/// Two extracts of different partitions into one file, their copies slowed
+/// to overlap: both succeed and the file is one partition, whole
+/// (temporary name + rename).
+#[test]
+fn two_extracts_writing_the_same_file_leave_one_whole_partition() {
+    let d = disk();
+    let out = d.dir.join("race");
+    std::fs::create_dir(&out).unwrap();
+    let extract = |part: &str, to: &Path| {
+        let mut c = tool("carve-partitions");
+        c.args(["extract", d.img.to_str().unwrap(), "-p", part, "-o"])
+            .arg(to);
+        c
+    };
+    let whole: Vec<String> = ["1", "2"]
+        .iter()
+        .map(|p| {
+            let to = d.dir.join(format!("p{p}"));
+            assert!(extract(p, &to).status().unwrap().success());
+            sha256(&to)
+        })
+        .collect();
+    for round in 0..3 {
+        let runs = race(vec![
+            delayed(&extract("1", &out.join("p")), "copy_file_range", 50),
+            delayed(&extract("2", &out.join("p")), "copy_file_range", 50),
+        ]);
+        for r in &runs {
+            assert!(r.status.success(), "round {round}: {r:?}");
+        }
+        assert!(
+            whole.contains(&sha256(&out.join("p"))),
+            "round {round}: a mix"
+        );
+        assert_eq!(entries(&out), ["p"], "round {round}");
+    }
+}
+
+/// Every file and directory below `dir`, with its mtime.
+fn tree(dir: &Path) -> Vec<(String, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            out.push((rel, m.mtime()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Two runs writing one directory tree at once (unpack with different
+/// mtimes; deterministic-copy of different sources): one run's tree
+/// appears, whole; the other run says so in one line and leaves nothing.
+#[test]
+fn two_runs_writing_the_same_tree_leave_one_runs_tree() {
+    let d = disk();
+    let out = d.dir.join("race");
+    std::fs::create_dir(&out).unwrap();
+    let dest = out.join("tree");
+    let unpack = |mtime: &str| {
+        let mut c = tool("carve-partitions");
+        c.args(["unpack", d.img.to_str().unwrap(), "-p", "esp"])
+            .args(["--mtime", mtime, "-o"])
+            .arg(&dest);
+        c
+    };
+    let copy = |src: &str| {
+        let mut c = tool("deterministic-copy");
+        c.arg(d.dir.join(src)).arg(&dest);
+        c
+    };
+    let mut wholes = Vec::new();
+    for (a, b) in [
+        (unpack("1000"), unpack("2000")),
+        (copy("esp"), copy("root")),
+    ] {
+        for (name, mut c) in [("first", a), ("second", b)] {
+            assert!(c.status().unwrap().success(), "{name}");
+            wholes.push(tree(&dest));
+            std::fs::remove_dir_all(&dest).unwrap();
+        }
+    }
+    for round in 0..3 {
+        for (name, pair, whole) in [
+            (
+                "carve-partitions",
+                [unpack("1000"), unpack("2000")],
+                &wholes[..2],
+            ),
+            (
+                "deterministic-copy",
+                [copy("esp"), copy("root")],
+                &wholes[2..],
+            ),
+        ] {
+            let runs = race(pair.into());
+            let failed: Vec<&Output> = runs.iter().filter(|r| !r.status.success()).collect();
+            assert_eq!(failed.len(), 1, "{name} round {round}: {runs:?}");
+            let line = one_error(name, failed[0], "remove it or choose another path");
+            eprintln!("{name} round {round}: {line}");
+            assert!(whole.contains(&tree(&dest)), "{name} round {round}: a mix");
+            assert_eq!(entries(&out), ["tree"], "{name} round {round}");
+            std::fs::remove_dir_all(&dest).unwrap();
+        }
+    }
+}
+
 /// A SIGKILLed run leaves its `.NAME.XXXXXX.tmp`; the next run writes its
 /// own temporary name, succeeds, and leaves the stale file alone (it may
 /// belong to a run still going; README: remove such files by hand).
