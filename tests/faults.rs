@@ -274,6 +274,80 @@ fn input_truncated_or_changed_while_read_is_an_error() {
     assert!(entries(&d.dir.join("c")).is_empty());
 }
 
+/// extract and unpack, slowed by strace (each copy, each directory made)
+/// so the image can be truncated or changed mid-run: one line saying so,
+/// nothing left behind.
+#[test]
+fn extract_and_unpack_of_an_input_changed_while_read_are_an_error() {
+    let d = disk();
+    let pristine = std::fs::read(&d.img).unwrap();
+    let esp = {
+        let list = tool("carve-partitions")
+            .args(["list", "--json"])
+            .arg(&d.img)
+            .output()
+            .unwrap();
+        let t: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        let p = &t["partitions"][0];
+        (p["offset"].as_u64().unwrap(), p["size"].as_u64().unwrap())
+    };
+    let img = d.img.to_str().unwrap();
+    // (what, command, syscall to slow, the partition it reads, where to
+    // truncate: for unpack inside the ESP's file data, so reads fail)
+    let cases = [
+        (
+            "extract",
+            ["extract", img, "-p", "2", "-o", "OUT/p"],
+            "copy_file_range",
+            d.root,
+            d.root.0 + d.root.1 / 2,
+        ),
+        (
+            "unpack",
+            ["unpack", img, "-p", "esp", "-o", "OUT/esp"],
+            "mkdir",
+            esp,
+            esp.0 + (2 << 20),
+        ),
+    ];
+    for (what, args, syscall, (offset, size), cut) in cases {
+        for meddle in ["truncated", "changed"] {
+            std::fs::write(&d.img, &pristine).unwrap();
+            let out = d.dir.join(format!("{what}-{meddle}"));
+            std::fs::create_dir(&out).unwrap();
+            let mut c = tool("carve-partitions");
+            c.args(args.map(|a| a.replace("OUT", out.to_str().unwrap())));
+            let child = delayed(&c, syscall, 300)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while entries(&out).is_empty() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{what}: no temporary output"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&d.img)
+                .unwrap();
+            if meddle == "truncated" {
+                f.set_len(cut).unwrap();
+            } else {
+                std::os::unix::fs::FileExt::write_all_at(&f, b"changed", offset + size - 4096)
+                    .unwrap();
+            }
+            let run = child.wait_with_output().unwrap();
+            let line = one_error("carve-partitions", &run, "changed while it was being read");
+            eprintln!("{what}, {meddle}: {line}");
+            assert!(entries(&out).is_empty(), "{what}: left {:?}", entries(&out));
+        }
+    }
+}
+
 fn sha256(path: &Path) -> String {
     sh(&format!("sha256sum {}", path.display()))
         .split_whitespace()
