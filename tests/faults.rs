@@ -606,33 +606,84 @@ fn stale_temporary_file_from_sigkill_is_ignored() {
     assert_eq!(names, [stale[0].as_str(), "p.manifest.json", "p.zip"]);
 }
 
-/// Under a 1 GiB address-space ceiling (threads' stacks included) the
-/// commands that read the whole image still work.
+/// Run `cmd` (a command line) under `ulimit -v` of 1 GiB and /usr/bin/time;
+/// panic unless it succeeds; return its peak resident set in MiB.
+fn under_ceiling(cmd: &str) -> u64 {
+    require("time", "time");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("ulimit -v 1048576 && exec /usr/bin/time -v {cmd}"))
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("PATH", trixie::path_env())
+        .env("NIT_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd}: {stderr}");
+    let kib: u64 = stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .unwrap_or_else(|| panic!("no peak RSS from /usr/bin/time: {stderr}"))
+        .parse()
+        .unwrap();
+    kib / 1024
+}
+
+/// The largest image the tests make: a 4 GiB root partition (sparse) with
+/// 512 MiB of incompressible data, built by mkimage; then under a 1 GiB
+/// address-space ceiling (threads' stacks and malloc arenas included), a
+/// quarter of the image, each command succeeds and stays under 256 MiB
+/// resident, half the data it moves: they stream, never hold it.
 #[test]
 fn memory_ceiling() {
-    let d = disk();
-    let img = d.img.display();
-    let o = d.dir.display();
-    for cmd in [
-        format!("asahi-package {img} --esp 1 --root 2 -o {o}/m.zip"),
-        format!("unpack {img} -p esp -o {o}/m-esp"),
-        format!("extract {img} -p 2 -o {o}/m-root"),
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    esp_tree(&dir.join("esp"));
+    root_tree(&dir.join("root"));
+    let d = dir.display();
+    sh(&format!(
+        "head -c 512M /dev/urandom > {d}/root/nix/store/data"
+    ));
+    let layout = std::fs::read_to_string(layout(dir, "ext4"))
+        .unwrap()
+        .replace("\"size\": \"auto\"", "\"size\": \"4GiB\"");
+    std::fs::write(dir.join("layout.json"), layout).unwrap();
+    let carve = bin("carve-partitions");
+    let carve = carve.display();
+    for (what, cmd) in [
+        (
+            "mkimage",
+            format!(
+                "{} --layout {d}/layout.json --output {d}/disk.img",
+                bin("mkimage").display()
+            ),
+        ),
+        (
+            "asahi-package",
+            format!("{carve} asahi-package {d}/disk.img --esp 1 --root 2 -o {d}/m.zip"),
+        ),
+        (
+            "unpack",
+            format!("{carve} unpack {d}/disk.img -p esp -o {d}/m-esp"),
+        ),
+        (
+            "extract",
+            format!("{carve} extract {d}/disk.img -p 2 -o {d}/m-root"),
+        ),
     ] {
-        let out = Command::new("bash")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v 1048576 && exec {} {cmd}",
-                bin("carve-partitions").display()
-            ))
-            .env("SOURCE_DATE_EPOCH", EPOCH)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let start = std::time::Instant::now();
+        let mib = under_ceiling(&cmd);
+        eprintln!(
+            "{what}: peak RSS {mib} MiB under ulimit -v 1 GiB ({:.1} s)",
+            start.elapsed().as_secs_f64()
         );
+        assert!(mib < 256, "{what}: peak RSS {mib} MiB");
     }
+    let size = std::fs::metadata(dir.join("disk.img")).unwrap().len();
+    assert!(size > 4 << 30, "{size}");
 }
 
 #[test]
