@@ -1,7 +1,8 @@
 //! Guards against other processes: an input image changed or truncated while
 //! it is read (the output would mix old and new bytes), and two runs
 //! committing the same pair of outputs at once (a zip from one run with the
-//! manifest of the other).
+//! manifest of the other, an image with another run's report), or updating
+//! one file at once (two merges into installer_data.json, one entry lost).
 
 use crate::error::{Error, IoContext, Result};
 use std::fs::File;
@@ -39,7 +40,7 @@ impl InputStamp {
 }
 
 /// An exclusive lock on a directory, held until dropped: runs that commit
-/// several outputs into it take turns, so the outputs are one run's.
+/// several outputs into it, or read and rewrite a file in it, take turns.
 pub struct DirLock(#[allow(dead_code)] File);
 
 pub fn lock_dir(dir: &Path) -> Result<DirLock> {

@@ -862,6 +862,71 @@ fn fat_cross_linked_files_are_an_error() {
     fat_failure(&disk, "reuses cluster");
 }
 
+/// Refill the ESP's `loader` directory with `clusters` clusters (taken from
+/// the free ones at the top of the FAT) holding ".", ".." and `files` empty
+/// files F0000000..., then zeros (the end-of-directory mark) if room is left.
+fn fill_loader_dir(disk: &Disk, clusters: usize, files: usize) {
+    fat_edit(
+        disk,
+        &format!(
+            "total, = struct.unpack_from('<I', bs, 32)\n\
+             n = (total - (res + nf * spf)) // spc\n\
+             f.seek(base + res * bps); fat = f.read(spf * bps)\n\
+             free = [c for c in range(n + 1, 1, -1) if struct.unpack_from('<I', fat, 4 * c)[0] & 0x0fffffff == 0]\n\
+             [(pos, c0, size)] = entries(b'LOADER     ')\n\
+             chain = [c0] + free[:{clusters} - 1]\n\
+             for a, b in zip(chain, chain[1:] + [0x0fffffff]):\n    set_fat(a, b)\n\
+             slot = lambda name, attr, c: struct.pack('<11sB8xHHHHI', name, attr, c >> 16, 0, 0x21, c & 0xffff, 0)\n\
+             d = slot(b'.          ', 0x10, c0) + slot(b'..         ', 0x10, 0)\n\
+             d += b''.join(slot(b'F%07d   ' % i, 0x20, 0) for i in range({files}))\n\
+             d = d.ljust(len(chain) * cs, b'\\0')\n\
+             assert len(d) == len(chain) * cs\n\
+             for i, c in enumerate(chain):\n    f.seek(data + (c - 2) * cs); f.write(d[i * cs:(i + 1) * cs])"
+        ),
+    );
+}
+
+/// FAT allows a directory at most 65,536 32-byte entries: one more is
+/// refused before anything is written; exactly 65,536 (".", ".." and
+/// 65,534 files) unpacks, in seconds.
+#[test]
+fn fat_directory_of_more_than_65536_entries_is_an_error() {
+    let disk = build_disk(512);
+    // build_disk(512) formats with mkfs.vfat -s 1: 512-byte clusters.
+    let per_cluster = 512 / 32;
+    fill_loader_dir(
+        &disk,
+        65_536 / per_cluster + 1,
+        65_536 / per_cluster * per_cluster + 14,
+    );
+    fat_failure(&disk, "directory \"/LOADER\" has more than 65536 entries");
+    let disk = build_disk(512);
+    fill_loader_dir(&disk, 65_536 / per_cluster, 65_534);
+    let out = disk.dir.join("tree");
+    let start = std::time::Instant::now();
+    // Under a deadline: opening each file by its path scans the directory,
+    // which made this take half an hour.
+    ok(&run(Command::new("timeout")
+        .args(["-s", "KILL", "120"])
+        .arg(bin("carve-partitions"))
+        .args([
+            "unpack",
+            p(&disk.img),
+            "-p",
+            "esp",
+            "-o",
+            p(&out),
+        ])));
+    eprintln!(
+        "unpacked 65,534 files in one directory in {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        std::fs::read_dir(out.join("loader")).unwrap().count(),
+        65_534
+    );
+}
+
 /// Through the backup GPT header (primary damaged), a partition at LBA
 /// 2^55 + 2048: its byte offset wraps to 1 MiB, inside the ESP. Listing,
 /// extracting and packaging must all refuse it.

@@ -274,6 +274,80 @@ fn input_truncated_or_changed_while_read_is_an_error() {
     assert!(entries(&d.dir.join("c")).is_empty());
 }
 
+/// extract and unpack, slowed by strace (each copy, each directory made)
+/// so the image can be truncated or changed mid-run: one line saying so,
+/// nothing left behind.
+#[test]
+fn extract_and_unpack_of_an_input_changed_while_read_are_an_error() {
+    let d = disk();
+    let pristine = std::fs::read(&d.img).unwrap();
+    let esp = {
+        let list = tool("carve-partitions")
+            .args(["list", "--json"])
+            .arg(&d.img)
+            .output()
+            .unwrap();
+        let t: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        let p = &t["partitions"][0];
+        (p["offset"].as_u64().unwrap(), p["size"].as_u64().unwrap())
+    };
+    let img = d.img.to_str().unwrap();
+    // (what, command, syscall to slow, the partition it reads, where to
+    // truncate: for unpack inside the ESP's file data, so reads fail)
+    let cases = [
+        (
+            "extract",
+            ["extract", img, "-p", "2", "-o", "OUT/p"],
+            "copy_file_range",
+            d.root,
+            d.root.0 + d.root.1 / 2,
+        ),
+        (
+            "unpack",
+            ["unpack", img, "-p", "esp", "-o", "OUT/esp"],
+            "mkdir",
+            esp,
+            esp.0 + (2 << 20),
+        ),
+    ];
+    for (what, args, syscall, (offset, size), cut) in cases {
+        for meddle in ["truncated", "changed"] {
+            std::fs::write(&d.img, &pristine).unwrap();
+            let out = d.dir.join(format!("{what}-{meddle}"));
+            std::fs::create_dir(&out).unwrap();
+            let mut c = tool("carve-partitions");
+            c.args(args.map(|a| a.replace("OUT", out.to_str().unwrap())));
+            let child = delayed(&c, syscall, 300)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while entries(&out).is_empty() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{what}: no temporary output"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&d.img)
+                .unwrap();
+            if meddle == "truncated" {
+                f.set_len(cut).unwrap();
+            } else {
+                std::os::unix::fs::FileExt::write_all_at(&f, b"changed", offset + size - 4096)
+                    .unwrap();
+            }
+            let run = child.wait_with_output().unwrap();
+            let line = one_error("carve-partitions", &run, "changed while it was being read");
+            eprintln!("{what}, {meddle}: {line}");
+            assert!(entries(&out).is_empty(), "{what}: left {:?}", entries(&out));
+        }
+    }
+}
+
 fn sha256(path: &Path) -> String {
     sh(&format!("sha256sum {}", path.display()))
         .split_whitespace()
@@ -317,6 +391,193 @@ fn two_runs_writing_the_same_output_leave_one_complete_pair() {
     }
 }
 
+/// Start `cmds` together and wait for all of them.
+fn race(cmds: Vec<Command>) -> Vec<Output> {
+    let children: Vec<_> = cmds
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// Two mkimage runs (different seeds, so different disk GUIDs) writing the
+/// same image and report at once, each rename delayed so the two runs'
+/// commits overlap: the report describes the image beside it.
+#[test]
+fn two_mkimage_runs_writing_the_same_output_leave_one_complete_pair() {
+    let d = disk();
+    let out = d.dir.join("race");
+    std::fs::create_dir(&out).unwrap();
+    let layouts: Vec<PathBuf> = ["a", "b"]
+        .iter()
+        .map(|seed| {
+            let text = std::fs::read_to_string(layout(&d.dir, "ext4"))
+                .unwrap()
+                .replace("\"seed\": \"faults\"", &format!("\"seed\": \"{seed}\""));
+            let path = d.dir.join(format!("layout-{seed}.json"));
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    for round in 0..6 {
+        let runs = race(
+            layouts
+                .iter()
+                .map(|l| {
+                    let mut c = tool("mkimage");
+                    c.arg("--layout")
+                        .arg(l)
+                        .arg("--output")
+                        .arg(out.join("disk.img"))
+                        .arg("--report")
+                        .arg(out.join("disk.json"));
+                    delayed(&c, RENAMES, 200)
+                })
+                .collect(),
+        );
+        for r in &runs {
+            assert!(r.status.success(), "round {round}: {r:?}");
+        }
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("disk.json")).unwrap()).unwrap();
+        let list = tool("carve-partitions")
+            .args(["list", "--json"])
+            .arg(out.join("disk.img"))
+            .output()
+            .unwrap();
+        let table: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        assert_eq!(
+            report["diskGuid"]["value"].as_str().unwrap().to_lowercase(),
+            table["diskGuid"].as_str().unwrap().to_lowercase(),
+            "round {round}: the report is not the image's"
+        );
+        assert_eq!(entries(&out), ["disk.img", "disk.json"], "round {round}");
+    }
+}
+
+/// Two extracts of different partitions into one file, their copies slowed
+/// to overlap: both succeed and the file is one partition, whole
+/// (temporary name + rename).
+#[test]
+fn two_extracts_writing_the_same_file_leave_one_whole_partition() {
+    let d = disk();
+    let out = d.dir.join("race");
+    std::fs::create_dir(&out).unwrap();
+    let extract = |part: &str, to: &Path| {
+        let mut c = tool("carve-partitions");
+        c.args(["extract", d.img.to_str().unwrap(), "-p", part, "-o"])
+            .arg(to);
+        c
+    };
+    let whole: Vec<String> = ["1", "2"]
+        .iter()
+        .map(|p| {
+            let to = d.dir.join(format!("p{p}"));
+            assert!(extract(p, &to).status().unwrap().success());
+            sha256(&to)
+        })
+        .collect();
+    for round in 0..3 {
+        let runs = race(vec![
+            delayed(&extract("1", &out.join("p")), "copy_file_range", 50),
+            delayed(&extract("2", &out.join("p")), "copy_file_range", 50),
+        ]);
+        for r in &runs {
+            assert!(r.status.success(), "round {round}: {r:?}");
+        }
+        assert!(
+            whole.contains(&sha256(&out.join("p"))),
+            "round {round}: a mix"
+        );
+        assert_eq!(entries(&out), ["p"], "round {round}");
+    }
+}
+
+/// Every file and directory below `dir`, with its mtime.
+fn tree(dir: &Path) -> Vec<(String, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            out.push((rel, m.mtime()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Two runs writing one directory tree at once (unpack with different
+/// mtimes; deterministic-copy of different sources): one run's tree
+/// appears, whole; the other run says so in one line and leaves nothing.
+#[test]
+fn two_runs_writing_the_same_tree_leave_one_runs_tree() {
+    let d = disk();
+    let out = d.dir.join("race");
+    std::fs::create_dir(&out).unwrap();
+    let dest = out.join("tree");
+    let unpack = |mtime: &str| {
+        let mut c = tool("carve-partitions");
+        c.args(["unpack", d.img.to_str().unwrap(), "-p", "esp"])
+            .args(["--mtime", mtime, "-o"])
+            .arg(&dest);
+        c
+    };
+    let copy = |src: &str| {
+        let mut c = tool("deterministic-copy");
+        c.arg(d.dir.join(src)).arg(&dest);
+        c
+    };
+    let mut wholes = Vec::new();
+    for (a, b) in [
+        (unpack("1000"), unpack("2000")),
+        (copy("esp"), copy("root")),
+    ] {
+        for (name, mut c) in [("first", a), ("second", b)] {
+            assert!(c.status().unwrap().success(), "{name}");
+            wholes.push(tree(&dest));
+            std::fs::remove_dir_all(&dest).unwrap();
+        }
+    }
+    for round in 0..3 {
+        for (name, pair, whole) in [
+            (
+                "carve-partitions",
+                [unpack("1000"), unpack("2000")],
+                &wholes[..2],
+            ),
+            (
+                "deterministic-copy",
+                [copy("esp"), copy("root")],
+                &wholes[2..],
+            ),
+        ] {
+            let runs = race(pair.into());
+            let failed: Vec<&Output> = runs.iter().filter(|r| !r.status.success()).collect();
+            assert_eq!(failed.len(), 1, "{name} round {round}: {runs:?}");
+            let line = one_error(name, failed[0], "remove it or choose another path");
+            eprintln!("{name} round {round}: {line}");
+            assert!(whole.contains(&tree(&dest)), "{name} round {round}: a mix");
+            assert_eq!(entries(&out), ["tree"], "{name} round {round}");
+            std::fs::remove_dir_all(&dest).unwrap();
+        }
+    }
+}
+
 /// A SIGKILLed run leaves its `.NAME.XXXXXX.tmp`; the next run writes its
 /// own temporary name, succeeds, and leaves the stale file alone (it may
 /// belong to a run still going; README: remove such files by hand).
@@ -345,33 +606,84 @@ fn stale_temporary_file_from_sigkill_is_ignored() {
     assert_eq!(names, [stale[0].as_str(), "p.manifest.json", "p.zip"]);
 }
 
-/// Under a 1 GiB address-space ceiling (threads' stacks included) the
-/// commands that read the whole image still work.
+/// Run `cmd` (a command line) under `ulimit -v` of 1 GiB and /usr/bin/time;
+/// panic unless it succeeds; return its peak resident set in MiB.
+fn under_ceiling(cmd: &str) -> u64 {
+    require("time", "time");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("ulimit -v 1048576 && exec /usr/bin/time -v {cmd}"))
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("PATH", trixie::path_env())
+        .env("NIT_NO_PROGRESS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd}: {stderr}");
+    let kib: u64 = stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .unwrap_or_else(|| panic!("no peak RSS from /usr/bin/time: {stderr}"))
+        .parse()
+        .unwrap();
+    kib / 1024
+}
+
+/// The largest image the tests make: a 4 GiB root partition (sparse) with
+/// 512 MiB of incompressible data, built by mkimage; then under a 1 GiB
+/// address-space ceiling (threads' stacks and malloc arenas included), a
+/// quarter of the image, each command succeeds and stays under 256 MiB
+/// resident, half the data it moves: they stream, never hold it.
 #[test]
 fn memory_ceiling() {
-    let d = disk();
-    let img = d.img.display();
-    let o = d.dir.display();
-    for cmd in [
-        format!("asahi-package {img} --esp 1 --root 2 -o {o}/m.zip"),
-        format!("unpack {img} -p esp -o {o}/m-esp"),
-        format!("extract {img} -p 2 -o {o}/m-root"),
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    esp_tree(&dir.join("esp"));
+    root_tree(&dir.join("root"));
+    let d = dir.display();
+    sh(&format!(
+        "head -c 512M /dev/urandom > {d}/root/nix/store/data"
+    ));
+    let layout = std::fs::read_to_string(layout(dir, "ext4"))
+        .unwrap()
+        .replace("\"size\": \"auto\"", "\"size\": \"4GiB\"");
+    std::fs::write(dir.join("layout.json"), layout).unwrap();
+    let carve = bin("carve-partitions");
+    let carve = carve.display();
+    for (what, cmd) in [
+        (
+            "mkimage",
+            format!(
+                "{} --layout {d}/layout.json --output {d}/disk.img",
+                bin("mkimage").display()
+            ),
+        ),
+        (
+            "asahi-package",
+            format!("{carve} asahi-package {d}/disk.img --esp 1 --root 2 -o {d}/m.zip"),
+        ),
+        (
+            "unpack",
+            format!("{carve} unpack {d}/disk.img -p esp -o {d}/m-esp"),
+        ),
+        (
+            "extract",
+            format!("{carve} extract {d}/disk.img -p 2 -o {d}/m-root"),
+        ),
     ] {
-        let out = Command::new("bash")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v 1048576 && exec {} {cmd}",
-                bin("carve-partitions").display()
-            ))
-            .env("SOURCE_DATE_EPOCH", EPOCH)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let start = std::time::Instant::now();
+        let mib = under_ceiling(&cmd);
+        eprintln!(
+            "{what}: peak RSS {mib} MiB under ulimit -v 1 GiB ({:.1} s)",
+            start.elapsed().as_secs_f64()
         );
+        assert!(mib < 256, "{what}: peak RSS {mib} MiB");
     }
+    let size = std::fs::metadata(dir.join("disk.img")).unwrap().len();
+    assert!(size > 4 << 30, "{size}");
 }
 
 #[test]

@@ -638,6 +638,38 @@ fn names(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Two merges of different entries into one file at once, each rename
+/// delayed so both would read the old list before either writes: under
+/// the lock on the file's directory they take turns, and both entries stay.
+#[test]
+fn two_merges_into_one_file_keep_both_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("installer_data.json");
+    let x = entry_file(d, "x", "https://x.org/os/x.zip");
+    let y = entry_file(d, "y", "https://x.org/os/y.zip");
+    for round in 0..3 {
+        std::fs::write(&data, r#"{"os_list": []}"#).unwrap();
+        let children: Vec<_> = [&x, &y]
+            .iter()
+            .map(|e| {
+                let mut c = Command::new(BIN);
+                c.args(["merge", "--into"]).arg(&data).arg(e);
+                common::delayed(&c, common::RENAMES, 300)
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            assert_ok(&c.wait_with_output().unwrap());
+        }
+        let mut got = names(&data);
+        got.sort();
+        assert_eq!(got, ["x", "y"], "round {round}: an entry was lost");
+    }
+}
+
 #[test]
 fn merge_replaces_orders_prunes_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(gdisk fdisk dosfstools mtools p7zip-full unzip zip python3 e2fsprogs
-      btrfs-progs util-linux nix-bin time ca-certificates acl clang llvm shellcheck curl perl tar "$@")
+      btrfs-progs util-linux nix-bin time strace ca-certificates acl clang llvm shellcheck curl perl tar "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

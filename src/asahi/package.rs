@@ -104,7 +104,7 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
             members.push(if e.is_dir {
                 add_dir(&mut zip, format!("{ESP_SOURCE}/{}/", e.path))?
             } else {
-                add_fat_file(&mut zip, &fs, image, e, stamp, opts, &zerr)?
+                add_fat_file(&mut zip, image, e, stamp, opts, &zerr)?
             });
         }
         // A read that failed because the image shrank says so.
@@ -167,10 +167,10 @@ fn info(p: &Partition) -> PartitionInfo {
 }
 
 /// Drop excluded paths (and everything below excluded directories).
-fn select_entries(
-    entries: Vec<fatread::FatEntry>,
+fn select_entries<'a, 'img>(
+    entries: Vec<fatread::FatEntry<'a, 'img>>,
     extra: &[String],
-) -> Result<Vec<fatread::FatEntry>> {
+) -> Result<Vec<fatread::FatEntry<'a, 'img>>> {
     let mut excludes: Vec<String> = DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect();
     for e in extra {
         let norm = e.trim_matches('/').to_string();
@@ -214,9 +214,8 @@ fn select_entries(
 
 fn add_fat_file<W: Write>(
     zip: &mut rawzip::ZipArchiveWriter<W>,
-    fs: &fatread::FatFs<'_>,
     image: &Path,
-    e: &fatread::FatEntry,
+    e: &fatread::FatEntry<'_, '_>,
     stamp: rawzip::time::UtcDateTime,
     opts: &PackageOptions,
     zerr: &dyn Fn(rawzip::Error) -> Error,
@@ -243,7 +242,6 @@ fn add_fat_file<W: Write>(
         let mut enc = ChunkedDeflate::new(&mut entry, &opts.deflate)
             .ctx("compress the ESP files into", &opts.output)?;
         fatread::copy_file(
-            fs,
             image,
             e,
             &mut TeeWriter {

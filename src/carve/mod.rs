@@ -112,13 +112,31 @@ pub fn unpack(
     mtime: Option<i64>,
     sector_size: Option<u32>,
 ) -> Result<usize> {
-    use std::os::unix::fs::PermissionsExt;
     let (file, table) = open_table(image, sector_size)?;
     let input = crate::guard::InputStamp::of(&file, image)?;
+    // A read that fails because the image changed (a truncation looks like
+    // a damaged FAT) is reported as the change.
+    let (dir, n) = unpack_into(image, &file, &table, selector, output, mtime)
+        .or_else(|e| input.unchanged(&file, image).and(Err(e)))?;
+    input.unchanged(&file, image)?;
+    dir.commit()?;
+    Ok(n)
+}
+
+/// Everything but the commit: the tree, still under its temporary name.
+fn unpack_into(
+    image: &Path,
+    file: &File,
+    table: &PartitionTable,
+    selector: &str,
+    output: &Path,
+    mtime: Option<i64>,
+) -> Result<(AtomicDir, usize)> {
+    use std::os::unix::fs::PermissionsExt;
     let part = table.select(selector).in_file(image)?;
     let fs = fatread::open(
         image,
-        &file,
+        file,
         part.offset,
         part.size,
         &format!("partition {} ({selector:?})", part.index),
@@ -137,7 +155,7 @@ pub fn unpack(
                 .ctx("set permissions on", &dest)?;
         } else {
             let mut f = File::create(&dest).ctx("create", &dest)?;
-            fatread::copy_file(&fs, image, e, &mut f, &dest)?;
+            fatread::copy_file(image, e, &mut f, &dest)?;
             f.set_permissions(std::fs::Permissions::from_mode(0o644))
                 .ctx("set permissions on", &dest)?;
         }
@@ -150,11 +168,7 @@ pub fn unpack(
         filetime::set_file_times(&dest, stamp, stamp).ctx("set times on", &dest)?;
     }
     filetime::set_file_times(dir.path(), stamp, stamp).ctx("set times on", output)?;
-    let n = entries.len();
-    drop(fs);
-    input.unchanged(&file, image)?;
-    dir.commit()?;
-    Ok(n)
+    Ok((dir, entries.len()))
 }
 
 /// Parse `--sector-size` (shared by the subcommands).

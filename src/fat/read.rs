@@ -75,11 +75,15 @@ pub type FatFs<'a> = fatfs::FileSystem<PartitionView<'a>>;
 
 /// One file or directory of a FAT filesystem, by its path below the root
 /// (components joined with `/`, directories without a trailing slash).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FatEntry {
+#[derive(Debug)]
+pub struct FatEntry<'a, 'img> {
     pub path: String,
     pub is_dir: bool,
     pub size: u64,
+    /// Kept so a file opens without a lookup by path: that scans its
+    /// directory, and a directory of 65,536 entries read file by file
+    /// would take billions of reads.
+    entry: fatfs::DirEntry<'a, PartitionView<'img>>,
 }
 
 /// Open the FAT filesystem in a partition, checking first that it is one.
@@ -440,14 +444,14 @@ impl<'a> Checker<'a> {
 /// a directory comes before everything inside it (`EFI.bak` sorts before
 /// `EFI/`, and `EFI/` before `EFI/BOOT/`). Names that could escape a
 /// destination directory, or that fatfs could not decode, are refused.
-pub fn list(fs: &FatFs<'_>, image: &Path) -> Result<Vec<FatEntry>> {
+pub fn list<'a, 'img>(fs: &'a FatFs<'img>, image: &Path) -> Result<Vec<FatEntry<'a, 'img>>> {
     let mut out = Vec::new();
     walk(fs.root_dir(), "", image, &mut out, 0)?;
     out.sort_by_cached_key(sort_key);
     Ok(out)
 }
 
-fn sort_key(e: &FatEntry) -> Vec<u8> {
+fn sort_key(e: &FatEntry<'_, '_>) -> Vec<u8> {
     let mut key = e.path.as_bytes().to_vec();
     if e.is_dir {
         key.push(b'/');
@@ -455,11 +459,11 @@ fn sort_key(e: &FatEntry) -> Vec<u8> {
     key
 }
 
-fn walk(
-    dir: fatfs::Dir<'_, PartitionView<'_>>,
+fn walk<'a, 'img>(
+    dir: fatfs::Dir<'a, PartitionView<'img>>,
     prefix: &str,
     image: &Path,
-    out: &mut Vec<FatEntry>,
+    out: &mut Vec<FatEntry<'a, 'img>>,
     depth: usize,
 ) -> Result<()> {
     if depth > 64 {
@@ -487,17 +491,20 @@ fn walk(
             format!("{prefix}/{name}")
         };
         if entry.is_dir() {
+            let dir = entry.to_dir();
             out.push(FatEntry {
                 path: path.clone(),
                 is_dir: true,
                 size: 0,
+                entry,
             });
-            walk(entry.to_dir(), &path, image, out, depth + 1)?;
+            walk(dir, &path, image, out, depth + 1)?;
         } else {
             out.push(FatEntry {
                 path,
                 is_dir: false,
                 size: entry.len(),
+                entry,
             });
         }
     }
@@ -537,17 +544,13 @@ fn fat_io(image: &Path, at: &str, e: io::Error) -> Error {
 /// damaged filesystem must not yield a silently shortened file. `dest`
 /// names what `out` writes to, for a failed write (a full disk).
 pub fn copy_file(
-    fs: &FatFs<'_>,
     image: &Path,
-    entry: &FatEntry,
+    entry: &FatEntry<'_, '_>,
     out: &mut dyn Write,
     dest: &Path,
 ) -> Result<u64> {
     let path = entry.path.as_str();
-    let mut f = fs
-        .root_dir()
-        .open_file(path)
-        .map_err(|e| fat_io(image, path, e))?;
+    let mut f = entry.entry.to_file();
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
     loop {

@@ -252,11 +252,50 @@ impl AtomicDir {
         std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o755))
             .ctx("set permissions on", &self.dest)?;
         let path = temp.keep();
-        std::fs::rename(&path, &self.dest).map_err(|e| {
+        rename_no_replace(&path, &self.dest).map_err(|e| {
             let _ = std::fs::remove_dir_all(&path);
-            Error::io("rename into place", &self.dest, e)
+            if e.kind() == std::io::ErrorKind::AlreadyExists
+                || e.raw_os_error() == Some(libc::ENOTEMPTY)
+            {
+                Error::invalid(format!(
+                    "output {} was created by another process while this run was writing it: nothing was written; remove it or choose another path",
+                    self.dest.display()
+                ))
+            } else {
+                Error::io("rename into place", &self.dest, e)
+            }
         })
     }
+}
+
+/// rename(2) replaces an empty directory at `to`, so a concurrent run's
+/// empty tree would vanish silently: refuse any existing `to` where the
+/// filesystem can (RENAME_NOREPLACE); elsewhere a non-empty one still fails.
+fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
+        let (f, t) = (c(from)?, c(to)?);
+        // SAFETY: two NUL-terminated paths that outlive the call.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if !super::unsupported(&e) {
+            return Err(e);
+        }
+    }
+    std::fs::rename(from, to)
 }
 
 fn parent_dir(p: &Path) -> &Path {
@@ -270,4 +309,27 @@ fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rename(2) would replace an empty directory made by another run after
+    /// ours began; the commit refuses it and leaves it alone.
+    #[test]
+    fn dir_commit_never_replaces_a_directory_made_meanwhile() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("out");
+        let dir = AtomicDir::create(&dest).unwrap();
+        std::fs::write(dir.path().join("ours"), b"x").unwrap();
+        std::fs::create_dir(&dest).unwrap();
+        let err = dir.commit().unwrap_err().to_string();
+        assert!(
+            err.contains("was created by another process while this run was writing it"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
 }

@@ -383,9 +383,15 @@ pub fn run(opts: &Options) -> Result<()> {
         }
         None => None,
     };
+    // One run's image and report, even when two runs write the same names
+    // at once; and no image whose report failed to appear.
+    let _lock = crate::guard::lock_dir(opts.output.parent().unwrap_or(Path::new(".")))?;
     image.commit()?;
     if let Some(f) = report_file {
-        f.commit()?;
+        if let Err(e) = f.commit() {
+            let _ = std::fs::remove_file(opts.output);
+            return Err(e);
+        }
     }
     say(&format!("wrote {}", opts.output.display()));
     Ok(())

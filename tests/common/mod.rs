@@ -232,3 +232,31 @@ pub fn entries(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// The system calls a rename may be (glibc's rename(3) is renameat on
+/// x86_64), for [`delayed`].
+pub const RENAMES: &str = "rename,renameat,renameat2";
+
+/// `cmd` run under strace with each of `syscall` (a comma-separated list) delayed by `ms` milliseconds
+/// before it runs: the window a race or a change-while-read needs, made
+/// wide enough to hit every time.
+pub fn delayed(cmd: &Command, syscall: &str, ms: u64) -> Command {
+    let mut c = Command::new(tool("strace", "strace"));
+    c.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("trace={syscall}"))
+        .arg("-e")
+        .arg(format!("inject={syscall}:delay_enter={}", ms * 1000))
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        c.current_dir(d);
+    }
+    c
+}

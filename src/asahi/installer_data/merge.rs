@@ -59,6 +59,9 @@ pub fn run(into: &Path, entries: &[PathBuf], keep: Option<usize>) -> Result<Stri
             "--keep 0 would publish an empty os_list: keep at least 1",
         ));
     }
+    // Read, merge and write under one lock: two merges into one file at once
+    // would otherwise each start from the old list, and one entry would be lost.
+    let _lock = crate::guard::lock_dir(into.parent().unwrap_or(Path::new("")))?;
     let existing = if into.exists() {
         read_json(into)?
     } else {
