@@ -27,10 +27,16 @@ cargo +nightly fuzz build -O >/dev/null 2>&1 || cargo +nightly fuzz build -O
 for t in "${targets[@]}"; do
   mkdir -p "$cache/$t"
   cp -n "$seeds/$t"/* "$cache/$t"/ 2>/dev/null || true
+  # The deflate workers' thread-local channel state is freed by TLS
+  # destructors that run after thread::scope returns: LeakSanitizer sees
+  # it as a leak when it checks in between (a false positive, found by the
+  # long run), so leak checks are off for that target only.
+  leaks=1
+  [ "$t" != deflate_roundtrip ] || leaks=0
   log=$(mktemp)
   start=$(date +%s)
   if ! cargo +nightly fuzz run -O "$t" "$cache/$t" -- \
-    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
+    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -detect_leaks=$leaks -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "fuzz: $t found a crash (artifact in fuzz/artifacts/$t/): make it a regression test" >&2
     rm -f "$log"
