@@ -30,12 +30,13 @@ for t in "${targets[@]}"; do
   # The deflate workers' thread-local channel state is freed by TLS
   # destructors that run after thread::scope returns: LeakSanitizer sees
   # it as a leak when it checks in between (a false positive, found by the
-  # long run), so leak checks are off for that target only.
+  # long run), so leak checks are off for that target only: libFuzzer's
+  # after each input and LeakSanitizer's at exit (ASAN_OPTIONS).
   leaks=1
   [ "$t" != deflate_roundtrip ] || leaks=0
   log=$(mktemp)
   start=$(date +%s)
-  if ! cargo +nightly fuzz run -O "$t" "$cache/$t" -- \
+  if ! ASAN_OPTIONS="detect_leaks=$leaks${ASAN_OPTIONS:+:$ASAN_OPTIONS}" cargo +nightly fuzz run -O "$t" "$cache/$t" -- \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -detect_leaks=$leaks -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "fuzz: $t found a crash (artifact in fuzz/artifacts/$t/): make it a regression test" >&2
