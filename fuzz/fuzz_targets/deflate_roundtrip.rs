@@ -1,9 +1,10 @@
 //! Parallel deflate join: any bytes, any chunking, any write pattern, level
 //! and thread count inflate back to the input, with the CRC and size the
-//! summary reports.
+//! summary reports. And the join's walk, given any bytes as a stream,
+//! returns an error or a result, never panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use nixos_image_tools::io::deflate::{deflate_range, ChunkedDeflate, DeflateOptions};
+use nixos_image_tools::io::deflate::{deflate_range, join, ChunkedDeflate, DeflateOptions};
 use std::io::Write;
 
 fn inflate(z: &[u8], len: usize) -> Vec<u8> {
@@ -16,6 +17,7 @@ fn inflate(z: &[u8], len: usize) -> Vec<u8> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let _ = join::make_joinable(&mut data.to_vec());
     if data.len() < 4 {
         return;
     }

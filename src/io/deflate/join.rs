@@ -60,7 +60,7 @@ pub fn make_joinable(stream: &mut Vec<u8>) -> Result<(), JoinError> {
 /// stream's last end-of-block code.
 pub fn walk(data: &[u8]) -> Result<(u64, u64), JoinError> {
     let mut r = Bits::new(data);
-    let fixed = FixedTables::new();
+    let mut dynamic = Tables::default();
     loop {
         r.refill()?;
         let header = r.pos();
@@ -76,10 +76,10 @@ pub fn walk(data: &[u8]) -> Result<(u64, u64), JoinError> {
                 }
                 r.skip_bytes(len as usize)?;
             }
-            1 => symbols(&mut r, &fixed.litlen, &fixed.dist)?,
+            1 => symbols(&mut r, fixed_tables())?,
             2 => {
-                let (litlen, dist) = dynamic_tables(&mut r)?;
-                symbols(&mut r, &litlen, &dist)?;
+                dynamic_tables(&mut r, &mut dynamic)?;
+                symbols(&mut r, &dynamic)?;
             }
             _ => return bad("block type 3 is reserved"),
         }
@@ -102,84 +102,83 @@ const DIST_EXTRA: [u8; 30] = [
     13,
 ];
 
-/// Walk one block's symbols up to its end-of-block code. The tables' bit
-/// counts include the extra bits, which are skipped, never read: a literal
-/// or length costs one lookup, a distance one more.
-///
-/// While 8 more bytes can be loaded, the loop refills without a branch and
-/// treats a literal and a length alike (the distance lookup is made either
-/// way and dropped for a literal), as which comes next is unpredictable:
-/// measured with `perf` on asahi-package, the walk's share of the CPU fell
-/// from 16.6% to 13.9%, the bytes out unchanged.
-fn symbols(r: &mut Bits, litlen: &Huffman, dist: &Huffman) -> Result<(), JoinError> {
-    let lmask = (1u64 << litlen.primary) - 1;
-    let dmask = (1u64 << dist.primary) - 1;
-    // The reader's state in locals: kept in registers, not stored back on
-    // every symbol (the store sat on the loop's critical path).
+/// Walk one block's symbols up to its end-of-block code, never producing
+/// output: each step is one table lookup that says how many bits to drop
+/// (a code and its extra bits) and which table the next step reads, so a
+/// literal costs one dependent load and a match two, with no branch on
+/// which comes next (unpredictable) and none but for the rare slow entries.
+/// The walk before this one looked a distance up after every symbol and
+/// dropped it for a literal: 25% slower on the benchmark's root chunks.
+fn symbols(r: &mut Bits, t: &Tables) -> Result<(), JoinError> {
     let data = r.data;
+    let t = &t.t[..];
+    // The reader's state in locals: kept in registers, not stored back on
+    // every step (the store sat on the loop's critical path).
     let (mut buf, mut cnt, mut next) = (r.buf, r.cnt, r.next);
+    let mut base = 0usize;
     while next + 8 <= data.len() {
-        // At least 56 bits: a length (10 + 5) and a distance (15 + 13).
+        // At least 56 bits: two steps of at most 28 (a distance code of 15
+        // bits and 13 extra bits).
         load_word(data, &mut buf, &mut cnt, &mut next);
-        let e = litlen.table[(buf & lmask) as usize];
-        if e & (LINK | SLOW) != 0 {
-            (r.buf, r.cnt, r.next) = (buf, cnt, next);
-            if symbol(r, litlen, dist)? {
-                return Ok(());
+        for _ in 0..2 {
+            let e = t[base + (buf & MASK) as usize];
+            if e & SLOW != 0 {
+                (r.buf, r.cnt, r.next) = (buf, cnt, next);
+                let (done, b) = slow_step(r, t, base, e)?;
+                if done {
+                    return Ok(());
+                }
+                (buf, cnt, next, base) = (r.buf, r.cnt, r.next, b);
+                continue;
             }
-            (buf, cnt, next) = (r.buf, r.cnt, r.next);
-            continue;
-        }
-        let n = (e >> 16) & 0xFF;
-        buf >>= n;
-        cnt -= n;
-        let is_len = 0u32.wrapping_sub((e & LEN) >> LEN.trailing_zeros());
-        let d = dist.table[(buf & dmask) as usize];
-        if d & (LINK | SLOW) & is_len != 0 {
-            (r.buf, r.cnt, r.next) = (buf, cnt, next);
-            distance(r, dist)?;
-            (buf, cnt, next) = (r.buf, r.cnt, r.next);
-        } else {
-            let n = (d >> 16) & 0xFF & is_len;
-            buf >>= n;
-            cnt -= n;
+            buf >>= e & 0xFF;
+            cnt -= e & 0xFF;
+            base = (e >> 16) as usize;
         }
     }
     (r.buf, r.cnt, r.next) = (buf, cnt, next);
     loop {
         r.refill()?;
-        if symbol(r, litlen, dist)? {
-            return Ok(());
+        let e = t[base + (r.buf & MASK) as usize];
+        if e & SLOW != 0 {
+            let (done, b) = slow_step(r, t, base, e)?;
+            if done {
+                return Ok(());
+            }
+            base = b;
+        } else {
+            r.drop(e & 0xFF);
+            base = (e >> 16) as usize;
         }
     }
 }
 
-/// One literal/length symbol and, for a length, its distance; true at the
-/// end-of-block code. Needs 48 bits in the buffer.
-fn symbol(r: &mut Bits, litlen: &Huffman, dist: &Huffman) -> Result<bool, JoinError> {
-    let (sym, n) = litlen.lookup(r.buf);
-    if n == 0 {
-        return bad("a bit sequence that is no literal/length code");
+/// A step whose primary entry is slow: a code longer than the primary
+/// table, the end-of-block code or no code. Returns whether the block ended
+/// and the table of the next step. Needs 28 bits in the buffer.
+#[cold]
+fn slow_step(r: &mut Bits, t: &[u32], base: usize, mut e: u32) -> Result<(bool, usize), JoinError> {
+    if e & LINK != 0 {
+        let bits = (e >> 8) & 0xF;
+        let i = ((r.buf >> PRIMARY) & ((1u64 << bits) - 1)) as usize;
+        e = t[(e >> 16) as usize + i];
     }
-    r.drop(n);
-    match sym {
-        0..=255 => Ok(false),
-        256 => Ok(true),
-        257..=285 => distance(r, dist).map(|()| false),
-        _ => bad("length symbol 286 or 287"),
+    if e & SLOW == 0 {
+        r.drop(e & 0xFF);
+        return Ok((false, (e >> 16) as usize));
     }
+    if e & EOB != 0 {
+        r.drop(e & 0xFF);
+        return Ok((true, 0));
+    }
+    bad(if base == 0 {
+        "a bit sequence that is no literal/length code"
+    } else {
+        "a bit sequence that is no distance code"
+    })
 }
 
-fn distance(r: &mut Bits, dist: &Huffman) -> Result<(), JoinError> {
-    let (d, n) = dist.lookup(r.buf);
-    if n == 0 || d >= 30 {
-        return bad("a bit sequence that is no distance code");
-    }
-    r.drop(n);
-    Ok(())
-}
-
-fn dynamic_tables(r: &mut Bits) -> Result<(Huffman, Huffman), JoinError> {
+fn dynamic_tables(r: &mut Bits, tables: &mut Tables) -> Result<(), JoinError> {
     const ORDER: [usize; 19] = [
         16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
     ];
@@ -192,18 +191,23 @@ fn dynamic_tables(r: &mut Bits) -> Result<(Huffman, Huffman), JoinError> {
         r.refill()?;
         cl_lens[i] = r.take(3) as u8;
     }
-    let cl = Huffman::new(&cl_lens, |_| 0, |_| 0)?;
-    let mut lens = vec![0u8; hlit + hdist];
+    // The code-length code: entries carry the symbol where the other
+    // tables carry the next table.
+    tables.begin();
+    tables.add(0, &cl_lens, |sym| (0, sym as u32))?;
+    // HLIT and HDIST can say up to 288 and 32 (RFC 1951 uses 286 and 30).
+    let mut lens = [0u8; 288 + 32];
+    let lens = &mut lens[..hlit + hdist];
     let mut i = 0;
     while i < lens.len() {
         r.refill()?;
-        let (sym, n) = cl.lookup(r.buf);
-        if n == 0 {
+        let e = tables.lookup(0, r.buf);
+        if e & SLOW != 0 {
             return bad("a bit sequence that is no code-length code");
         }
-        r.drop(n);
-        let (value, count) = match sym {
-            0..=15 => (sym as u8, 1),
+        r.drop(e & 0xFF);
+        let (value, count) = match e >> 16 {
+            sym @ 0..=15 => (sym as u8, 1),
             16 => {
                 if i == 0 {
                     return bad("a repeat code with nothing to repeat");
@@ -222,91 +226,96 @@ fn dynamic_tables(r: &mut Bits) -> Result<(Huffman, Huffman), JoinError> {
     if lens[256] == 0 {
         return bad("no code for end-of-block");
     }
-    Ok((
-        Huffman::new(&lens[..hlit], litlen_extra, litlen_flags)?,
-        Huffman::new(&lens[hlit..], dist_extra, dist_flags)?,
-    ))
+    tables.codes(&lens[..hlit], &lens[hlit..])
 }
 
-fn litlen_extra(sym: usize) -> u8 {
+/// What follows a literal/length symbol: (extra bits, the next step's
+/// table or a slow kind).
+fn litlen_entry(sym: usize) -> (u8, u32) {
     match sym {
-        257..=285 => LEN_EXTRA[sym - 257],
-        _ => 0,
+        0..=255 => (0, 0),
+        256 => (0, EOB | SLOW),
+        257..=285 => (LEN_EXTRA[sym - 257], DIST as u32),
+        _ => (0, SLOW),
     }
 }
 
-fn dist_extra(sym: usize) -> u8 {
-    DIST_EXTRA.get(sym).copied().unwrap_or(0)
-}
-
-fn litlen_flags(sym: usize) -> u32 {
-    match sym {
-        0..=255 => 0,
-        257..=285 => LEN,
-        _ => SLOW,
+fn dist_entry(sym: usize) -> (u8, u32) {
+    match DIST_EXTRA.get(sym) {
+        Some(&extra) => (extra, 0),
+        None => (0, SLOW),
     }
 }
 
-fn dist_flags(sym: usize) -> u32 {
-    if sym < 30 {
-        0
-    } else {
-        SLOW
-    }
-}
-
-struct FixedTables {
-    litlen: Huffman,
-    dist: Huffman,
-}
-
-impl FixedTables {
-    fn new() -> Self {
+/// The fixed codes' tables, built once.
+fn fixed_tables() -> &'static Tables {
+    static FIXED: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+    FIXED.get_or_init(|| {
         let mut l = [0u8; 288];
         l[..144].fill(8);
         l[144..256].fill(9);
         l[256..280].fill(7);
         l[280..].fill(8);
-        FixedTables {
-            litlen: Huffman::new(&l, litlen_extra, litlen_flags)
-                .expect("the fixed code is complete"),
-            dist: Huffman::new(&[5u8; 30], dist_extra, dist_flags)
-                .expect("the fixed distance code is valid"),
-        }
-    }
+        let mut t = Tables::default();
+        t.codes(&l, &[5u8; 30]).expect("the fixed codes are valid");
+        t
+    })
 }
 
-/// A canonical Huffman code as lookup tables indexed by the next input bits
-/// (LSB first): a primary table of at most `PRIMARY` bits, small enough to
-/// stay in the L1 cache, and subtables for longer codes. An entry is
-/// `symbol | bits << 16` with `bits` what to drop (code length plus the
-/// symbol's extra bits), or `offset | subtable bits << 16 | LINK` for a
-/// subtable; 0 marks a sequence that is no code.
-struct Huffman {
-    primary: u32,
-    table: Vec<u32>,
+/// The literal/length code and the distance code of one block as lookup
+/// tables indexed by the next [`PRIMARY`] input bits (LSB first), in one
+/// array: the literal/length table at 0, the distance table at [`DIST`],
+/// subtables for longer codes after them.
+///
+/// An entry is `bits | next << 16`: drop `bits` (the code's length plus its
+/// extra bits, which are skipped, never read), then look up in the table at
+/// `next` (0 after a literal or a distance, [`DIST`] after a length). Slow
+/// entries ([`SLOW`]) link to a subtable (`LINK`, `offset << 16 | subtable
+/// bits << 8`), end the block (`EOB`) or mark a sequence that is no code.
+///
+/// Entries covering two or more short codes at once were tried and left
+/// out: libdeflate starts a new block every ~37 KB of input here, and
+/// merging the entries of each block's tables cost more than it saved.
+#[derive(Default)]
+struct Tables {
+    t: Vec<u32>,
 }
 
 const PRIMARY: u32 = 10;
-const LINK: u32 = 1 << 31;
-/// Flags for the fast loop of [`symbols`]: `SLOW` for whatever it leaves to
-/// the general step (end-of-block, symbols that are no code), `LEN` for a
-/// length symbol (a distance follows).
-const SLOW: u32 = 1 << 30;
-const LEN: u32 = 1 << 29;
+const MASK: u64 = (1 << PRIMARY) - 1;
+const DIST: usize = 1 << PRIMARY;
+const SLOW: u32 = 1 << 15;
+const EOB: u32 = 1 << 14;
+const LINK: u32 = 1 << 13;
 
-impl Huffman {
-    fn new(
+impl Tables {
+    /// Both primary tables, all slow (no code), no subtables.
+    fn begin(&mut self) {
+        self.t.clear();
+        self.t.resize(2 * DIST, SLOW);
+    }
+
+    fn codes(&mut self, litlen: &[u8], dist: &[u8]) -> Result<(), JoinError> {
+        self.begin();
+        self.add(0, litlen, litlen_entry)?;
+        self.add(DIST, dist, dist_entry)?;
+        Ok(())
+    }
+
+    /// One canonical Huffman code from its code lengths into the primary
+    /// table at `at`. `entry(sym)` gives the symbol's extra bits and the
+    /// upper half of its entry (or slow flags).
+    fn add(
+        &mut self,
+        at: usize,
         lens: &[u8],
-        extra: impl Fn(usize) -> u8,
-        flags: impl Fn(usize) -> u32,
-    ) -> Result<Self, JoinError> {
-        let max = u32::from(lens.iter().copied().max().unwrap_or(0));
-        if max > 15 {
-            return bad("a code length above 15");
-        }
+        entry: impl Fn(usize) -> (u8, u32),
+    ) -> Result<(), JoinError> {
         let mut count = [0u32; 16];
         for &l in lens {
+            if l > 15 {
+                return bad("a code length above 15");
+            }
             count[usize::from(l)] += 1;
         }
         count[0] = 0;
@@ -325,66 +334,67 @@ impl Huffman {
             next[len] = code;
         }
         // Each symbol's code, bit-reversed: deflate sends codes most
-        // significant bit first, the reader takes bits least significant first.
-        let codes: Vec<(usize, u32, u32)> = lens
-            .iter()
-            .enumerate()
-            .filter(|(_, &l)| l > 0)
-            .map(|(sym, &l)| {
+        // significant bit first, the reader takes bits least significant
+        // first. And the longest code under each primary prefix, for the
+        // size of its subtable.
+        let mut rev = [0u32; 288];
+        let mut longest = [0u8; DIST];
+        for (sym, &l) in lens.iter().enumerate() {
+            if l > 0 {
                 let len = u32::from(l);
-                let c = next[usize::from(l)];
+                rev[sym] = next[usize::from(l)].reverse_bits() >> (32 - len);
                 next[usize::from(l)] += 1;
-                (sym, len, c.reverse_bits() >> (32 - len))
-            })
-            .collect();
-        let primary = max.min(PRIMARY);
-        let pmask = (1u32 << primary) - 1;
-        let mut table = vec![SLOW; 1usize << primary];
-        // Subtable sizes: the longest code under each primary prefix.
-        let mut sub_bits = vec![0u32; 1usize << primary];
-        for &(_, len, rev) in &codes {
-            if len > primary {
-                let p = (rev & pmask) as usize;
-                sub_bits[p] = sub_bits[p].max(len - primary);
+                if len > PRIMARY {
+                    let p = (u64::from(rev[sym]) & MASK) as usize;
+                    longest[p] = longest[p].max(l);
+                }
             }
         }
-        for (p, &bits) in sub_bits.iter().enumerate() {
-            if bits > 0 {
-                table[p] = table.len() as u32 | bits << 16 | LINK;
-                table.resize(table.len() + (1usize << bits), SLOW);
+        for (sym, &l) in lens.iter().enumerate() {
+            if l == 0 {
+                continue;
             }
-        }
-        for &(sym, len, rev) in &codes {
-            let entry = sym as u32 | (len + u32::from(extra(sym))) << 16 | flags(sym);
-            if len <= primary {
-                let mut i = rev as usize;
-                while i < 1usize << primary {
-                    table[i] = entry;
+            let len = u32::from(l);
+            let (extra, hi) = entry(sym);
+            let e = if hi & SLOW != 0 {
+                hi | len
+            } else {
+                (len + u32::from(extra)) | hi << 16
+            };
+            if len <= PRIMARY {
+                let mut i = rev[sym] as usize;
+                while i < DIST {
+                    self.t[at + i] = e;
                     i += 1 << len;
                 }
-            } else {
-                let link = table[(rev & pmask) as usize];
-                let (base, bits) = ((link & 0xFFFF) as usize, (link >> 16) & 0xFF);
-                let mut i = (rev >> primary) as usize;
-                while i < 1usize << bits {
-                    table[base + i] = entry;
-                    i += 1 << (len - primary);
-                }
+                continue;
+            }
+            let p = (u64::from(rev[sym]) & MASK) as usize;
+            if self.t[at + p] & LINK == 0 {
+                let bits = u32::from(longest[p]) - PRIMARY;
+                self.t[at + p] = SLOW | LINK | (self.t.len() as u32) << 16 | bits << 8;
+                self.t.resize(self.t.len() + (1 << bits), SLOW);
+            }
+            let link = self.t[at + p];
+            let (sub, bits) = ((link >> 16) as usize, (link >> 8) & 0xF);
+            let mut i = (rev[sym] >> PRIMARY) as usize;
+            while i < 1 << bits {
+                self.t[sub + i] = e;
+                i += 1 << (len - PRIMARY);
             }
         }
-        Ok(Huffman { primary, table })
+        Ok(())
     }
 
-    /// (symbol, bits to drop); 0 bits: no code.
-    #[inline]
-    fn lookup(&self, buf: u64) -> (u16, u32) {
-        let mut e = self.table[(buf & ((1u64 << self.primary) - 1)) as usize];
-        if e & LINK != 0 {
-            let bits = (e >> 16) & 0xFF;
-            let i = ((buf >> self.primary) & ((1u64 << bits) - 1)) as usize;
-            e = self.table[(e & 0xFFFF) as usize + i];
+    /// The entry for `buf` in the table at `at`, through a subtable if
+    /// linked (for the code-length code).
+    fn lookup(&self, at: usize, buf: u64) -> u32 {
+        let e = self.t[at + (buf & MASK) as usize];
+        if e & LINK == 0 {
+            return e;
         }
-        (e as u16, (e >> 16) & 0xFF)
+        let bits = (e >> 8) & 0xF;
+        self.t[(e >> 16) as usize + ((buf >> PRIMARY) & ((1u64 << bits) - 1)) as usize]
     }
 }
 
@@ -572,8 +582,11 @@ mod tests {
     fn long_codes_use_subtables() {
         let mut lens: Vec<u8> = (1..=15).collect();
         lens.push(15); // a complete code: 1/2 + 1/4 + ... + 2/2^15
-        let h = Huffman::new(&lens, |sym| (sym % 3) as u8, |_| 0).unwrap();
-        assert!(h.table.len() > 1 << PRIMARY, "no subtables were made");
+        let mut t = Tables::default();
+        t.begin();
+        t.add(0, &lens, |sym| ((sym % 3) as u8, sym as u32))
+            .unwrap();
+        assert!(t.t.len() > 2 * DIST, "no subtables were made");
         let mut code = 0u32;
         for (sym, &len) in lens.iter().enumerate() {
             let len = u32::from(len);
@@ -583,9 +596,9 @@ mod tests {
             let rev = u64::from(code.reverse_bits() >> (32 - len));
             // Whatever follows the code must not matter.
             for tail in [0u64, !0u64 << len] {
-                let (s, n) = h.lookup(rev | tail);
-                assert_eq!(usize::from(s), sym);
-                assert_eq!(n, len + (sym % 3) as u32);
+                let e = t.lookup(0, rev | tail);
+                assert_eq!((e >> 16) as usize, sym);
+                assert_eq!(e & 0xFF, len + (sym % 3) as u32);
             }
         }
     }
@@ -602,5 +615,10 @@ mod tests {
         assert!(make_joinable(&mut longer).is_err());
         // Block type 3.
         assert!(make_joinable(&mut vec![0x07, 0, 0]).is_err());
+        // A dynamic header with the largest HLIT, HDIST and HCLEN the bits
+        // can say, and no code-length code.
+        let mut most = vec![0xFD, 0xFF, 0x01];
+        most.resize(40, 0);
+        assert!(make_joinable(&mut most).is_err());
     }
 }
