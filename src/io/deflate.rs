@@ -225,6 +225,7 @@ fn compress_jobs(
             return;
         }
     };
+    let mut scratch = Vec::new();
     loop {
         let job = match jobs.lock().expect("job queue lock").recv() {
             Ok(j) => j,
@@ -244,7 +245,7 @@ fn compress_jobs(
             Payload::Data(data) => {
                 let mut crc = crc32fast::Hasher::new();
                 crc.update(&data);
-                compress_chunk(&mut c, &data).map(|bytes| Done {
+                compress_chunk(&mut c, &data, &mut scratch).map(|bytes| Done {
                     seq: job.seq,
                     len: job.len,
                     compressed: Arc::new(bytes),
@@ -259,13 +260,20 @@ fn compress_jobs(
     }
 }
 
-/// Raw-deflate one chunk on its own, ending like a sync flush.
-fn compress_chunk(c: &mut Compressor, data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = vec![0u8; c.deflate_compress_bound(data.len())];
+/// Raw-deflate one chunk on its own, ending like a sync flush. `scratch`
+/// is the compressor's output buffer, kept by the caller: zeroing a new
+/// one for every chunk cost more than copying out what was written.
+fn compress_chunk(c: &mut Compressor, data: &[u8], scratch: &mut Vec<u8>) -> io::Result<Vec<u8>> {
+    let bound = c.deflate_compress_bound(data.len());
+    if scratch.len() < bound {
+        scratch.resize(bound, 0);
+    }
     let n = c
-        .deflate_compress(data, &mut out)
+        .deflate_compress(data, scratch)
         .map_err(|e| io::Error::other(format!("libdeflate: {e:?}")))?;
-    out.truncate(n);
+    // Room for the empty stored block make_joinable appends.
+    let mut out = Vec::with_capacity(n + 5);
+    out.extend_from_slice(&scratch[..n]);
     make_joinable(&mut out).map_err(io::Error::other)?;
     Ok(out)
 }
@@ -295,7 +303,7 @@ impl ZeroChunks {
 
     fn compute(level: u32, len: usize) -> io::Result<Compressed> {
         let zeros = vec![0u8; len];
-        let bytes = compress_chunk(&mut compressor(level)?, &zeros)?;
+        let bytes = compress_chunk(&mut compressor(level)?, &zeros, &mut Vec::new())?;
         let mut crc = crc32fast::Hasher::new();
         crc.update(&zeros);
         Ok((Arc::new(bytes), crc))
@@ -369,50 +377,136 @@ fn write_in_order(
 }
 
 /// Deflates what is written to it in the same independent chunks as
-/// [`deflate_range`], on the calling thread: for the ESP's files, which are
-/// small next to the root image. [`ChunkedDeflate::finish`] ends the stream.
+/// [`deflate_range`]: for the ESP's files. A file of one chunk is
+/// compressed on the calling thread; from the second chunk on, chunks go to
+/// worker threads (started then) and are written back in order, so a
+/// kernel or an initrd does not leave the other cores idle.
+/// [`ChunkedDeflate::finish`] ends the stream.
 pub struct ChunkedDeflate<W: Write> {
     inner: W,
-    c: Compressor,
+    level: u32,
+    threads: usize,
     buf: Vec<u8>,
     chunk: usize,
+    pool: Option<Pool>,
+}
+
+/// Worker threads compressing numbered chunks, and the results not yet
+/// written (they may finish out of order).
+struct Pool {
+    jobs: std::sync::mpsc::Sender<(u64, Vec<u8>)>,
+    done: Receiver<(u64, io::Result<Vec<u8>>)>,
+    pending: BTreeMap<u64, io::Result<Vec<u8>>>,
+    sent: u64,
+    written: u64,
 }
 
 impl<W: Write> ChunkedDeflate<W> {
     pub fn new(inner: W, opts: &DeflateOptions) -> io::Result<Self> {
+        compressor(opts.level)?;
         let chunk = opts.chunk_size.max(4096);
         Ok(ChunkedDeflate {
             inner,
-            c: compressor(opts.level)?,
+            level: opts.level,
+            threads: effective_threads(opts.threads),
             buf: Vec::with_capacity(chunk),
             chunk,
+            pool: None,
         })
     }
 
-    fn flush_chunk(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            let bytes = compress_chunk(&mut self.c, &self.buf)?;
-            self.inner.write_all(&bytes)?;
-            self.buf.clear();
+    fn start_pool(&self) -> Pool {
+        let (jobs, job_rx) = std::sync::mpsc::channel::<(u64, Vec<u8>)>();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        for _ in 0..self.threads {
+            let (job_rx, done_tx, level) = (Arc::clone(&job_rx), done_tx.clone(), self.level);
+            std::thread::spawn(move || {
+                let mut c = compressor(level).expect("the level was checked in new");
+                let mut scratch = Vec::new();
+                loop {
+                    let job = job_rx.lock().expect("job queue lock").recv();
+                    let Ok((seq, data)) = job else { return };
+                    let out = compress_chunk(&mut c, &data, &mut scratch);
+                    if done_tx.send((seq, out)).is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        Ok(())
+        Pool {
+            jobs,
+            done,
+            pending: BTreeMap::new(),
+            sent: 0,
+            written: 0,
+        }
+    }
+
+    /// Write finished chunks in order; wait while more than `in_flight`
+    /// are out.
+    fn drain(&mut self, in_flight: u64) -> io::Result<()> {
+        let Some(pool) = &mut self.pool else {
+            return Ok(());
+        };
+        loop {
+            while let Some(out) = pool.pending.remove(&pool.written) {
+                self.inner.write_all(&out?)?;
+                pool.written += 1;
+            }
+            if pool.sent - pool.written <= in_flight {
+                return Ok(());
+            }
+            let (seq, out) = pool
+                .done
+                .recv()
+                .map_err(|_| io::Error::other("the compression threads stopped early"))?;
+            pool.pending.insert(seq, out);
+        }
+    }
+
+    /// Compress the buffered chunk; `last` when no more data follows.
+    fn flush_chunk(&mut self, last: bool) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if self.pool.is_none() && last {
+            // The whole file was one chunk.
+            let bytes = compress_chunk(&mut compressor(self.level)?, &self.buf, &mut Vec::new())?;
+            self.buf.clear();
+            return self.inner.write_all(&bytes);
+        }
+        if self.pool.is_none() {
+            self.pool = Some(self.start_pool());
+        }
+        let data = std::mem::replace(&mut self.buf, Vec::with_capacity(self.chunk));
+        let pool = self.pool.as_mut().expect("started above");
+        pool.jobs
+            .send((pool.sent, data))
+            .map_err(|_| io::Error::other("the compression threads stopped early"))?;
+        pool.sent += 1;
+        self.drain(2 * self.threads as u64)
     }
 
     /// Compress what is buffered and end the stream with a final block.
     pub fn finish(mut self) -> io::Result<W> {
-        self.flush_chunk()?;
+        self.flush_chunk(true)?;
+        self.drain(0)?;
         self.inner.write_all(&FINAL_BLOCK)?;
+        // Dropping the pool's job sender ends its threads.
         Ok(self.inner)
     }
 }
 
 impl<W: Write> Write for ChunkedDeflate<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        // A full chunk is sent when more data follows, so that a file of
+        // exactly one chunk is still compressed here.
+        if self.buf.len() == self.chunk {
+            self.flush_chunk(false)?;
+        }
         let n = data.len().min(self.chunk - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == self.chunk {
-            self.flush_chunk()?;
-        }
         Ok(n)
     }
 
@@ -559,6 +653,18 @@ mod tests {
                 let got: [u8; 32] = Sha256::digest(&out).into();
                 let got: String = got.iter().map(|b| format!("{b:02x}")).collect();
                 assert_eq!(got, want, "level {level}, {threads} threads");
+                // The same bytes written through ChunkedDeflate (the ESP's
+                // files), in writes that do not line up with the chunks.
+                let mut data = vec![0u8; len as usize];
+                f.read_exact_at(&mut data, 0).unwrap();
+                let mut enc = ChunkedDeflate::new(Vec::new(), &opts).unwrap();
+                for piece in data.chunks(65_521) {
+                    enc.write_all(piece).unwrap();
+                }
+                assert!(
+                    enc.finish().unwrap() == out,
+                    "ChunkedDeflate, level {level}, {threads} threads"
+                );
             }
         }
     }
