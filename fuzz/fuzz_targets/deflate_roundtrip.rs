@@ -1,7 +1,7 @@
 //! Parallel deflate join: any bytes, any chunking, any write pattern, level
 //! and thread count inflate back to the input, with the CRC and size the
 //! summary reports. And the join's walk, given any bytes as a stream,
-//! returns an error or a result, never panics.
+//! returns an error or a result, never panics, alone or two streams at once.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use nixos_image_tools::io::deflate::{deflate_range, join, ChunkedDeflate, DeflateOptions};
@@ -18,6 +18,11 @@ fn inflate(z: &[u8], len: usize) -> Vec<u8> {
 
 fuzz_target!(|data: &[u8]| {
     let _ = join::make_joinable(&mut data.to_vec());
+    let (a, b) = data.split_at(data.len() / 2);
+    match (join::walk(a), join::walk(b)) {
+        (Ok(x), Ok(y)) => assert_eq!(join::walk_pair(a, b).unwrap(), [x, y]),
+        _ => assert!(join::walk_pair(a, b).is_err()),
+    }
     if data.len() < 4 {
         return;
     }

@@ -212,6 +212,9 @@ fn is_zero(buf: &[u8]) -> bool {
     head.iter().all(|&b| b == 0) && words.iter().all(|&w| w == 0) && tail.iter().all(|&b| b == 0)
 }
 
+/// Worker: compress data chunks, and walk them (see [`join`]) two at a
+/// time when a second is waiting: the walks of two chunks in one loop take
+/// two thirds of the time of walking them one after the other.
 fn compress_jobs(
     jobs: &Mutex<Receiver<Job>>,
     done: &SyncSender<io::Result<Done>>,
@@ -227,43 +230,95 @@ fn compress_jobs(
     };
     let mut scratch = Vec::new();
     loop {
-        let job = match jobs.lock().expect("job queue lock").recv() {
-            Ok(j) => j,
-            Err(_) => return,
-        };
-        let result = match job.payload {
-            Payload::Zero => {
-                let (bytes, crc) = zero.get(job.len);
-                Ok(Done {
-                    seq: job.seq,
-                    len: job.len,
-                    compressed: bytes,
-                    crc,
-                    data: None,
-                })
-            }
-            Payload::Data(data) => {
-                let mut crc = crc32fast::Hasher::new();
-                crc.update(&data);
-                compress_chunk(&mut c, &data, &mut scratch).map(|bytes| Done {
-                    seq: job.seq,
-                    len: job.len,
-                    compressed: Arc::new(bytes),
-                    crc,
-                    data: Some(data),
-                })
-            }
-        };
-        if done.send(result).is_err() {
+        let Ok(job) = jobs.lock().expect("job queue lock").recv() else {
             return;
+        };
+        let mut results = Vec::with_capacity(3);
+        match job.payload {
+            Payload::Zero => results.push(Ok(zero_done(&job, zero))),
+            Payload::Data(data) => {
+                let second = jobs.lock().expect("job queue lock").try_recv().ok();
+                let first = (job.seq, job.len, data);
+                match second {
+                    Some(Job {
+                        seq,
+                        len,
+                        payload: Payload::Data(data),
+                    }) => match compress_pair(&mut c, &mut scratch, first, (seq, len, data)) {
+                        Ok(pair) => results.extend(pair.map(Ok)),
+                        Err(e) => results.push(Err(e)),
+                    },
+                    other => {
+                        results.push(compress_one(&mut c, &mut scratch, first));
+                        if let Some(job) = other {
+                            results.push(Ok(zero_done(&job, zero)));
+                        }
+                    }
+                }
+            }
+        }
+        for result in results {
+            if done.send(result).is_err() {
+                return;
+            }
         }
     }
 }
 
-/// Raw-deflate one chunk on its own, ending like a sync flush. `scratch`
-/// is the compressor's output buffer, kept by the caller: zeroing a new
-/// one for every chunk cost more than copying out what was written.
+fn zero_done(job: &Job, zero: &ZeroChunks) -> Done {
+    let (bytes, crc) = zero.get(job.len);
+    Done {
+        seq: job.seq,
+        len: job.len,
+        compressed: bytes,
+        crc,
+        data: None,
+    }
+}
+
+type DataJob = (u64, usize, Vec<u8>);
+
+fn compress_one(c: &mut Compressor, scratch: &mut Vec<u8>, job: DataJob) -> io::Result<Done> {
+    let mut bytes = compress_raw(c, &job.2, scratch)?;
+    make_joinable(&mut bytes).map_err(io::Error::other)?;
+    Ok(data_done(job, bytes))
+}
+
+fn compress_pair(
+    c: &mut Compressor,
+    scratch: &mut Vec<u8>,
+    a: DataJob,
+    b: DataJob,
+) -> io::Result<[Done; 2]> {
+    let mut x = compress_raw(c, &a.2, scratch)?;
+    let mut y = compress_raw(c, &b.2, scratch)?;
+    join::make_joinable_pair(&mut x, &mut y).map_err(io::Error::other)?;
+    Ok([data_done(a, x), data_done(b, y)])
+}
+
+fn data_done((seq, len, data): DataJob, compressed: Vec<u8>) -> Done {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&data);
+    Done {
+        seq,
+        len,
+        compressed: Arc::new(compressed),
+        crc,
+        data: Some(data),
+    }
+}
+
+/// Raw-deflate one chunk on its own, ending like a sync flush.
 fn compress_chunk(c: &mut Compressor, data: &[u8], scratch: &mut Vec<u8>) -> io::Result<Vec<u8>> {
+    let mut out = compress_raw(c, data, scratch)?;
+    make_joinable(&mut out).map_err(io::Error::other)?;
+    Ok(out)
+}
+
+/// libdeflate's complete stream for `data`. `scratch` is the compressor's
+/// output buffer, kept by the caller: zeroing a new one for every chunk
+/// cost more than copying out what was written.
+fn compress_raw(c: &mut Compressor, data: &[u8], scratch: &mut Vec<u8>) -> io::Result<Vec<u8>> {
     let bound = c.deflate_compress_bound(data.len());
     if scratch.len() < bound {
         scratch.resize(bound, 0);
@@ -271,10 +326,9 @@ fn compress_chunk(c: &mut Compressor, data: &[u8], scratch: &mut Vec<u8>) -> io:
     let n = c
         .deflate_compress(data, scratch)
         .map_err(|e| io::Error::other(format!("libdeflate: {e:?}")))?;
-    // Room for the empty stored block make_joinable appends.
+    // Room for the empty stored block the join appends.
     let mut out = Vec::with_capacity(n + 5);
     out.extend_from_slice(&scratch[..n]);
-    make_joinable(&mut out).map_err(io::Error::other)?;
     Ok(out)
 }
 

@@ -36,7 +36,20 @@ fn bad<T>(what: &str) -> Result<T, JoinError> {
 /// without a final block, on a byte boundary: another stream's blocks can
 /// then follow it.
 pub fn make_joinable(stream: &mut Vec<u8>) -> Result<(), JoinError> {
-    let (final_header, end) = walk(stream)?;
+    let at = walk(stream)?;
+    rewrite(stream, at)
+}
+
+/// [`make_joinable`] for two streams at once, walked in one loop: the
+/// walk is a chain of dependent table lookups, and two independent chains
+/// keep the processor busy where one leaves it waiting on each load.
+pub fn make_joinable_pair(a: &mut Vec<u8>, b: &mut Vec<u8>) -> Result<(), JoinError> {
+    let [at_a, at_b] = walk_pair(a, b)?;
+    rewrite(a, at_a)?;
+    rewrite(b, at_b)
+}
+
+fn rewrite(stream: &mut Vec<u8>, (final_header, end): (u64, u64)) -> Result<(), JoinError> {
     if end.div_ceil(8) != stream.len() as u64 {
         return bad(&format!(
             "it ends at bit {end}, but the encoder wrote {} bytes",
@@ -59,37 +72,144 @@ pub fn make_joinable(stream: &mut Vec<u8>) -> Result<(), JoinError> {
 /// The bit position of the final block's header and the bit just after the
 /// stream's last end-of-block code.
 pub fn walk(data: &[u8]) -> Result<(u64, u64), JoinError> {
-    let mut r = Bits::new(data);
-    let mut dynamic = Tables::default();
+    let mut w = Walker::new(data);
+    let mut next = w.start_block()?;
     loop {
-        r.refill()?;
-        let header = r.pos();
-        let last = r.take(1) == 1;
-        match r.take(2) {
-            0 => {
-                r.align();
-                r.refill()?;
-                let len = r.take(16);
-                let nlen = r.take(16);
-                if len != !nlen & 0xFFFF {
-                    return bad("a stored block's LEN and NLEN disagree");
+        match next {
+            Next::Done(header, end) => return Ok((header, end)),
+            Next::Symbols => {
+                w.symbols()?;
+                next = w.end_block()?;
+            }
+        }
+    }
+}
+
+/// [`walk`] of two streams, their symbols in one loop while both are in a
+/// block with 8 bytes ahead; block headers, tables and the last bytes one
+/// stream at a time.
+pub fn walk_pair(a: &[u8], b: &[u8]) -> Result<[(u64, u64); 2], JoinError> {
+    let mut w = [Walker::new(a), Walker::new(b)];
+    let mut next = [w[0].start_block()?, w[1].start_block()?];
+    loop {
+        let alone = match next {
+            [Next::Done(h0, e0), Next::Done(h1, e1)] => return Ok([(h0, e0), (h1, e1)]),
+            [Next::Symbols, Next::Symbols] => {
+                let ended = symbols_pair(&mut w)?;
+                if ended == [false, false] {
+                    // One stream is within 8 bytes of its end.
+                    usize::from(w[0].r.next + 8 <= w[0].r.data.len())
+                } else {
+                    for i in 0..2 {
+                        if ended[i] {
+                            next[i] = w[i].end_block()?;
+                        }
+                    }
+                    continue;
                 }
-                r.skip_bytes(len as usize)?;
             }
-            1 => symbols(&mut r, fixed_tables())?,
-            2 => {
-                dynamic_tables(&mut r, &mut dynamic)?;
-                symbols(&mut r, &dynamic)?;
-            }
-            _ => return bad("block type 3 is reserved"),
+            [Next::Symbols, _] => 0,
+            [_, Next::Symbols] => 1,
+        };
+        w[alone].symbols()?;
+        next[alone] = w[alone].end_block()?;
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// In a block of Huffman-coded symbols.
+    Symbols,
+    /// The stream ended: the final block's header and the end bit.
+    Done(u64, u64),
+}
+
+/// One stream's walk, resumable between blocks and inside them.
+struct Walker<'a> {
+    r: Bits<'a>,
+    dynamic: Tables,
+    /// The current block uses the fixed codes.
+    fixed: bool,
+    /// The table the next step reads (see [`Tables`]).
+    base: usize,
+    header: u64,
+    last: bool,
+}
+
+impl<'a> Walker<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Walker {
+            r: Bits::new(data),
+            dynamic: Tables::default(),
+            fixed: false,
+            base: 0,
+            header: 0,
+            last: false,
         }
-        if last {
-            let end = r.pos();
-            if end > data.len() as u64 * 8 {
-                return bad("it ends in the middle of a block");
+    }
+
+    /// Read block headers, skipping stored blocks, until a block of
+    /// symbols starts or the stream ends.
+    fn start_block(&mut self) -> Result<Next, JoinError> {
+        loop {
+            let r = &mut self.r;
+            r.refill()?;
+            self.header = r.pos();
+            self.last = r.take(1) == 1;
+            self.base = 0;
+            match r.take(2) {
+                0 => {
+                    r.align();
+                    r.refill()?;
+                    let len = r.take(16);
+                    let nlen = r.take(16);
+                    if len != !nlen & 0xFFFF {
+                        return bad("a stored block's LEN and NLEN disagree");
+                    }
+                    r.skip_bytes(len as usize)?;
+                    if self.last {
+                        return self.finish();
+                    }
+                }
+                1 => {
+                    self.fixed = true;
+                    return Ok(Next::Symbols);
+                }
+                2 => {
+                    dynamic_tables(r, &mut self.dynamic)?;
+                    self.fixed = false;
+                    return Ok(Next::Symbols);
+                }
+                _ => return bad("block type 3 is reserved"),
             }
-            return Ok((header, end));
         }
+    }
+
+    /// After a block's end-of-block code.
+    fn end_block(&mut self) -> Result<Next, JoinError> {
+        if self.last {
+            self.finish()
+        } else {
+            self.start_block()
+        }
+    }
+
+    fn finish(&self) -> Result<Next, JoinError> {
+        let end = self.r.pos();
+        if end > self.r.data.len() as u64 * 8 {
+            return bad("it ends in the middle of a block");
+        }
+        Ok(Next::Done(self.header, end))
+    }
+
+    /// The rest of the current block's symbols.
+    fn symbols(&mut self) -> Result<(), JoinError> {
+        let t = if self.fixed {
+            &fixed_tables().t[..]
+        } else {
+            &self.dynamic.t[..]
+        };
+        symbols(&mut self.r, t, self.base)
     }
 }
 
@@ -109,13 +229,11 @@ const DIST_EXTRA: [u8; 30] = [
 /// which comes next (unpredictable) and none but for the rare slow entries.
 /// The walk before this one looked a distance up after every symbol and
 /// dropped it for a literal: 25% slower on the benchmark's root chunks.
-fn symbols(r: &mut Bits, t: &Tables) -> Result<(), JoinError> {
+fn symbols(r: &mut Bits, t: &[u32], mut base: usize) -> Result<(), JoinError> {
     let data = r.data;
-    let t = &t.t[..];
     // The reader's state in locals: kept in registers, not stored back on
     // every step (the store sat on the loop's critical path).
     let (mut buf, mut cnt, mut next) = (r.buf, r.cnt, r.next);
-    let mut base = 0usize;
     while next + 8 <= data.len() {
         // At least 56 bits: two steps of at most 28 (a distance code of 15
         // bits and 13 extra bits).
@@ -176,6 +294,60 @@ fn slow_step(r: &mut Bits, t: &[u32], base: usize, mut e: u32) -> Result<(bool, 
     } else {
         "a bit sequence that is no distance code"
     })
+}
+
+/// [`symbols`] of two walkers in one loop, until a block ends in either
+/// (which: true) or either is within 8 bytes of its end (neither).
+fn symbols_pair(w: &mut [Walker; 2]) -> Result<[bool; 2], JoinError> {
+    let [w0, w1] = w;
+    let t0 = if w0.fixed {
+        &fixed_tables().t[..]
+    } else {
+        &w0.dynamic.t[..]
+    };
+    let t1 = if w1.fixed {
+        &fixed_tables().t[..]
+    } else {
+        &w1.dynamic.t[..]
+    };
+    let (d0, d1) = (w0.r.data, w1.r.data);
+    let (mut buf0, mut cnt0, mut next0, mut base0) = (w0.r.buf, w0.r.cnt, w0.r.next, w0.base);
+    let (mut buf1, mut cnt1, mut next1, mut base1) = (w1.r.buf, w1.r.cnt, w1.r.next, w1.base);
+    let mut ended = [false; 2];
+    'refill: while next0 + 8 <= d0.len() && next1 + 8 <= d1.len() {
+        load_word(d0, &mut buf0, &mut cnt0, &mut next0);
+        load_word(d1, &mut buf1, &mut cnt1, &mut next1);
+        for _ in 0..2 {
+            let e0 = t0[base0 + (buf0 & MASK) as usize];
+            let e1 = t1[base1 + (buf1 & MASK) as usize];
+            if (e0 | e1) & SLOW == 0 {
+                buf0 >>= e0 & 0xFF;
+                cnt0 -= e0 & 0xFF;
+                base0 = (e0 >> 16) as usize;
+                buf1 >>= e1 & 0xFF;
+                cnt1 -= e1 & 0xFF;
+                base1 = (e1 >> 16) as usize;
+                continue;
+            }
+            // A slow entry in either: that stream's step alone; the other
+            // repeats its lookup next time.
+            if e0 & SLOW != 0 {
+                (w0.r.buf, w0.r.cnt, w0.r.next) = (buf0, cnt0, next0);
+                (ended[0], base0) = slow_step(&mut w0.r, t0, base0, e0)?;
+                (buf0, cnt0, next0) = (w0.r.buf, w0.r.cnt, w0.r.next);
+            } else {
+                (w1.r.buf, w1.r.cnt, w1.r.next) = (buf1, cnt1, next1);
+                (ended[1], base1) = slow_step(&mut w1.r, t1, base1, e1)?;
+                (buf1, cnt1, next1) = (w1.r.buf, w1.r.cnt, w1.r.next);
+            }
+            if ended != [false, false] {
+                break 'refill;
+            }
+        }
+    }
+    (w0.r.buf, w0.r.cnt, w0.r.next, w0.base) = (buf0, cnt0, next0, base0);
+    (w1.r.buf, w1.r.cnt, w1.r.next, w1.base) = (buf1, cnt1, next1, base1);
+    Ok(ended)
 }
 
 fn dynamic_tables(r: &mut Bits, tables: &mut Tables) -> Result<(), JoinError> {
@@ -560,6 +732,29 @@ mod tests {
             }
             stream.extend_from_slice(&[0x03, 0x00]);
             assert!(inflate(&stream) == expect, "level {level}");
+        }
+    }
+
+    /// Two streams walked in one loop give what each gives alone, for
+    /// every pair of inputs and levels (blocks and ends at different
+    /// places), and an error when either is broken.
+    #[test]
+    fn pairs_walk_like_singles() {
+        let streams: Vec<Vec<u8>> = [0, 1, 3, 6, 12]
+            .into_iter()
+            .flat_map(|level| inputs().into_iter().map(move |i| compress(level, &i)))
+            .collect();
+        for a in &streams {
+            for b in &streams {
+                let want = [walk(a).unwrap(), walk(b).unwrap()];
+                assert_eq!(walk_pair(a, b).unwrap(), want);
+            }
+            let mut half = a.clone();
+            half.truncate(a.len() / 2);
+            if walk(&half).is_err() {
+                assert!(walk_pair(a, &half).is_err());
+                assert!(walk_pair(&half, a).is_err());
+            }
         }
     }
 
