@@ -204,12 +204,7 @@ impl<'a> Walker<'a> {
 
     /// The rest of the current block's symbols.
     fn symbols(&mut self) -> Result<(), JoinError> {
-        let t = if self.fixed {
-            &fixed_tables().t[..]
-        } else {
-            &self.dynamic.t[..]
-        };
-        symbols(&mut self.r, t, self.base)
+        symbols(&mut self.r, table(self.fixed, &self.dynamic), self.base)
     }
 }
 
@@ -300,16 +295,7 @@ fn slow_step(r: &mut Bits, t: &[u32], base: usize, mut e: u32) -> Result<(bool, 
 /// (which: true) or either is within 8 bytes of its end (neither).
 fn symbols_pair(w: &mut [Walker; 2]) -> Result<[bool; 2], JoinError> {
     let [w0, w1] = w;
-    let t0 = if w0.fixed {
-        &fixed_tables().t[..]
-    } else {
-        &w0.dynamic.t[..]
-    };
-    let t1 = if w1.fixed {
-        &fixed_tables().t[..]
-    } else {
-        &w1.dynamic.t[..]
-    };
+    let (t0, t1) = (table(w0.fixed, &w0.dynamic), table(w1.fixed, &w1.dynamic));
     let (d0, d1) = (w0.r.data, w1.r.data);
     let (mut buf0, mut cnt0, mut next0, mut base0) = (w0.r.buf, w0.r.cnt, w0.r.next, w0.base);
     let (mut buf1, mut cnt1, mut next1, mut base1) = (w1.r.buf, w1.r.cnt, w1.r.next, w1.base);
@@ -416,6 +402,16 @@ fn dist_entry(sym: usize) -> (u8, u32) {
     match DIST_EXTRA.get(sym) {
         Some(&extra) => (extra, 0),
         None => (0, SLOW),
+    }
+}
+
+/// The current block's tables: the fixed codes' or the block's own (a
+/// function of the two fields, not of the walker, which stays borrowed).
+fn table(fixed: bool, dynamic: &Tables) -> &[u32] {
+    if fixed {
+        &fixed_tables().t
+    } else {
+        &dynamic.t
     }
 }
 
