@@ -81,7 +81,9 @@ pub fn asahi_package(image: &Path, opts: &PackageOptions) -> Result<Manifest> {
     let mut members = Vec::new();
     let (package_size, package_sha256) = {
         let sink = HashingWriter::new(zip_file.file());
-        let mut zip = rawzip::ZipArchiveWriter::new(BufWriter::with_capacity(1 << 20, sink));
+        // Small enough that compressed chunks (hundreds of KiB) bypass it
+        // rather than being copied into it.
+        let mut zip = rawzip::ZipArchiveWriter::new(BufWriter::with_capacity(64 << 10, sink));
         let zerr = |e: rawzip::Error| Error::io("write", &opts.output, std::io::Error::other(e));
         let add_dir = |zip: &mut rawzip::ZipArchiveWriter<_>, name: String| -> Result<Member> {
             zip.new_dir(name.as_str())

@@ -229,38 +229,43 @@ fn compress_jobs(
         }
     };
     let mut scratch = Vec::new();
+    let send = |done_or: io::Result<Done>| done.send(done_or).is_ok();
     loop {
         let Ok(job) = jobs.lock().expect("job queue lock").recv() else {
             return;
         };
-        let mut results = Vec::with_capacity(3);
-        match job.payload {
-            Payload::Zero => results.push(Ok(zero_done(&job, zero))),
-            Payload::Data(data) => {
-                let second = jobs.lock().expect("job queue lock").try_recv().ok();
-                let first = (job.seq, job.len, data);
-                match second {
-                    Some(Job {
-                        seq,
-                        len,
-                        payload: Payload::Data(data),
-                    }) => match compress_pair(&mut c, &mut scratch, first, (seq, len, data)) {
-                        Ok(pair) => results.extend(pair.map(Ok)),
-                        Err(e) => results.push(Err(e)),
-                    },
-                    other => {
-                        results.push(compress_one(&mut c, &mut scratch, first));
-                        if let Some(job) = other {
-                            results.push(Ok(zero_done(&job, zero)));
-                        }
+        let Payload::Data(data) = job.payload else {
+            if !send(Ok(zero_done(&job, zero))) {
+                return;
+            }
+            continue;
+        };
+        // A second data chunk if one is waiting; zero chunks met on the way
+        // are sent at once.
+        let mut second = None;
+        while let Ok(next) = jobs.lock().expect("job queue lock").try_recv() {
+            match next.payload {
+                Payload::Data(data) => {
+                    second = Some((next.seq, next.len, data));
+                    break;
+                }
+                Payload::Zero => {
+                    if !send(Ok(zero_done(&next, zero))) {
+                        return;
                     }
                 }
             }
         }
-        for result in results {
-            if done.send(result).is_err() {
-                return;
-            }
+        let first = (job.seq, job.len, data);
+        let sent = match second {
+            Some(second) => match compress_pair(&mut c, &mut scratch, first, second) {
+                Ok([a, b]) => send(Ok(a)) && send(Ok(b)),
+                Err(e) => send(Err(e)),
+            },
+            None => send(compress_one(&mut c, &mut scratch, first)),
+        };
+        if !sent {
+            return;
         }
     }
 }

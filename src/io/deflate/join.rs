@@ -349,17 +349,18 @@ fn dynamic_tables(r: &mut Bits, tables: &mut Tables) -> Result<(), JoinError> {
         r.refill()?;
         cl_lens[i] = r.take(3) as u8;
     }
-    // The code-length code: entries carry the symbol where the other
-    // tables carry the next table.
-    tables.begin();
-    tables.add(0, &cl_lens, |sym| (0, sym as u32))?;
+    // The code-length code (at most 7 bits, so a table of 128 entries):
+    // entries carry the symbol where the other tables carry the next table.
+    const CL_SIZE: usize = 1 << 7;
+    tables.begin(CL_SIZE);
+    tables.add(0, CL_SIZE, &cl_lens, |sym| (0, sym as u32))?;
     // HLIT and HDIST can say up to 288 and 32 (RFC 1951 uses 286 and 30).
     let mut lens = [0u8; 288 + 32];
     let lens = &mut lens[..hlit + hdist];
     let mut i = 0;
     while i < lens.len() {
         r.refill()?;
-        let e = tables.lookup(0, r.buf);
+        let e = tables.t[r.buf as usize & (CL_SIZE - 1)];
         if e & SLOW != 0 {
             return bad("a bit sequence that is no code-length code");
         }
@@ -457,25 +458,27 @@ const EOB: u32 = 1 << 14;
 const LINK: u32 = 1 << 13;
 
 impl Tables {
-    /// Both primary tables, all slow (no code), no subtables.
-    fn begin(&mut self) {
+    /// `size` entries, all slow (no code), no subtables.
+    fn begin(&mut self, size: usize) {
         self.t.clear();
-        self.t.resize(2 * DIST, SLOW);
+        self.t.resize(size, SLOW);
     }
 
     fn codes(&mut self, litlen: &[u8], dist: &[u8]) -> Result<(), JoinError> {
-        self.begin();
-        self.add(0, litlen, litlen_entry)?;
-        self.add(DIST, dist, dist_entry)?;
+        self.begin(2 * DIST);
+        self.add(0, DIST, litlen, litlen_entry)?;
+        self.add(DIST, DIST, dist, dist_entry)?;
         Ok(())
     }
 
     /// One canonical Huffman code from its code lengths into the primary
-    /// table at `at`. `entry(sym)` gives the symbol's extra bits and the
-    /// upper half of its entry (or slow flags).
+    /// table of `size` entries at `at` (smaller than [`DIST`] only for a
+    /// code no longer than log2(size) bits). `entry(sym)` gives the
+    /// symbol's extra bits and the upper half of its entry (or slow flags).
     fn add(
         &mut self,
         at: usize,
+        size: usize,
         lens: &[u8],
         entry: impl Fn(usize) -> (u8, u32),
     ) -> Result<(), JoinError> {
@@ -531,7 +534,7 @@ impl Tables {
             };
             if len <= PRIMARY {
                 let mut i = rev[sym] as usize;
-                while i < DIST {
+                while i < size {
                     self.t[at + i] = e;
                     i += 1 << len;
                 }
@@ -555,7 +558,8 @@ impl Tables {
     }
 
     /// The entry for `buf` in the table at `at`, through a subtable if
-    /// linked (for the code-length code).
+    /// linked.
+    #[cfg(test)]
     fn lookup(&self, at: usize, buf: u64) -> u32 {
         let e = self.t[at + (buf & MASK) as usize];
         if e & LINK == 0 {
@@ -774,8 +778,8 @@ mod tests {
         let mut lens: Vec<u8> = (1..=15).collect();
         lens.push(15); // a complete code: 1/2 + 1/4 + ... + 2/2^15
         let mut t = Tables::default();
-        t.begin();
-        t.add(0, &lens, |sym| ((sym % 3) as u8, sym as u32))
+        t.begin(2 * DIST);
+        t.add(0, DIST, &lens, |sym| ((sym % 3) as u8, sym as u32))
             .unwrap();
         assert!(t.t.len() > 2 * DIST, "no subtables were made");
         let mut code = 0u32;
