@@ -22,8 +22,8 @@ and, on the same image, the old packaging chain (bench.py's old_chain_steps).
 "two derivations" = stage + mkimage + store image + package + entry+check +
 sync; "one derivation" leaves out the store step (the image stays in the
 build directory). The CPU floor of a step is its CPU time / cores.
-With --baseline-bin, an earlier build's asahi-package runs on the same
-images, for CPU seconds per GB of root data against it.
+With --baseline-bin, ours and an earlier build's asahi-package run in turn
+on the same image (--pairs times), for the median ratio of their CPU time.
 """
 
 import argparse
@@ -31,6 +31,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -71,12 +72,19 @@ def run_tree(bench, args, b, w, label, data_gib, max_file, root_size):
               f"{gid} check {out}/installer_data.json --package {z}", outputs=[out])
     bench.run(g, "sync", "sync")
     if args.baseline_bin:
+        # Ours and the baseline in turn, --pairs times: one run of each
+        # moves by a few percent (mostly system time), the median of the
+        # pairwise ratios does not.
         base = os.path.join(os.path.abspath(args.baseline_bin), "carve-partitions")
-        bench.run(g + "-base", "package (baseline build)", [base, "asahi-package", f"{t}/disk.img", "--esp", "esp",
-                                                          "--root", "nixos", "--output", f"{t}/base.zip"])
-        same = open(z, "rb").read() == open(f"{t}/base.zip", "rb").read()
-        bench.rows[-1]["note"] = "zip identical" if same else "ZIP DIFFERS"
-        os.unlink(f"{t}/base.zip")
+        for i in range(args.pairs):
+            for who, exe, zip_out in (("ours", b("carve-partitions"), f"{t}/pair.zip"),
+                                      ("baseline", base, f"{t}/base.zip")):
+                bench.run(g + "-pairs", f"{who} {i + 1}", [exe, "asahi-package", f"{t}/disk.img", "--esp", "esp",
+                                                           "--root", "nixos", "--output", zip_out])
+            same = open(z, "rb").read() == open(f"{t}/base.zip", "rb").read()
+            bench.rows[-1]["note"] = "zip identical" if same else "ZIP DIFFERS"
+            for f in (f"{t}/pair.zip", f"{t}/base.zip"):
+                os.unlink(f)
     old = f"{t}/old"
     os.makedirs(old)
     os.symlink(f"{t}/disk.img", f"{old}/nixos-asahi.img")
@@ -98,7 +106,8 @@ def run_tree(bench, args, b, w, label, data_gib, max_file, root_size):
 def report(bench, info, cores):
     rows = {r["step"]: r for r in bench.rows if r["group"] == f"e2e-{info['label']}"}
     old = [r for r in bench.rows if r["group"] == f"e2e-{info['label']}-old"]
-    base = [r for r in bench.rows if r["group"] == f"e2e-{info['label']}-base"]
+    pairs = [r for r in bench.rows if r["group"] == f"e2e-{info['label']}-pairs"]
+    ours, base = pairs[0::2], pairs[1::2]
     two = ["stage", "mkimage", "store image", "package", "entry+check", "sync"]
     one = [s for s in two if s != "store image"]
     total = lambda steps, k: sum(rows[s][k] for s in steps)
@@ -120,8 +129,11 @@ def report(bench, info, cores):
     old_wall = sum(r["wall"] for r in old)
     parts = ", ".join(f"{r['step']} {r['wall']:.1f}" for r in old)
     print(f"{'old packaging chain':<22} {old_wall:7.1f} {sum(r['cpu'] for r in old):7.1f}  ({parts})")
-    for r in base:
-        print(f"{r['step']:<22} {r['wall']:7.1f} {r['cpu']:7.1f}  {r['note']}")
+    if base:
+        med = lambda rows, k: statistics.median(r[k] for r in rows)
+        print(f"{'package, ours':<22} {med(ours, 'wall'):7.1f} {med(ours, 'cpu'):7.1f}  median of {len(ours)}")
+        print(f"{'package, baseline':<22} {med(base, 'wall'):7.1f} {med(base, 'cpu'):7.1f}  median of {len(base)}; "
+              f"{', '.join(sorted(set(r['note'] for r in base)))}")
 
     def ratio(name, value, target, ok):
         print(f"  {name:<62} {value:8.3f}   target {target:<10} {'met' if ok else 'NOT MET'}")
@@ -134,8 +146,8 @@ def report(bench, info, cores):
     ratio("asahi-package wall / (CPU / cores)", r, "<= 1.10", r <= 1.10)
     ratio("asahi-package CPU s per GB of root data", p["cpu"] / gb, "(info)", True)
     if base:
-        r = p["cpu"] / base[0]["cpu"]
-        ratio("asahi-package CPU, this build / baseline build", r, "<= 0.75", r <= 0.75)
+        r = statistics.median(a["cpu"] / b["cpu"] for a, b in zip(ours, base))
+        ratio(f"asahi-package CPU, this build / baseline (median of {len(base)} pairs)", r, "<= 0.75", r <= 0.75)
     r = pkg / old_wall
     ratio("packaging (package + entry+check + sync) / old chain, wall", r,
           "<= 0.125" if info["label"] == "realistic" else "(info)", r <= 0.125 or info["label"] != "realistic")
@@ -160,6 +172,7 @@ def main():
     ap.add_argument("--data-gib", type=float, default=1.2, help="GiB of files in each tree (default 1.2)")
     ap.add_argument("--root-gib", type=float, default=None, help="bench tree's root (default: data + 3 GiB)")
     ap.add_argument("--baseline-bin", help="an earlier build's binaries, to compare asahi-package's CPU time")
+    ap.add_argument("--pairs", type=int, default=5, help="runs of ours and the baseline in turn (default 5)")
     ap.add_argument("--warm", action="store_true", help="do not drop the page cache between steps")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--trees", default="bench realistic")

@@ -5,7 +5,7 @@
 # bench/bench.py (see its header for what is measured and how).
 #
 #   bench/run.sh [--data-gib 5] [--root-gib N] [--levels "1 2 3 4 6"] [--dir DIR] [--warm] [--keep]
-#   bench/run.sh --e2e [--data-gib 1.2] [--baseline-bin DIR] [--trees "bench realistic"] [--dir DIR] [--warm]
+#   bench/run.sh --e2e [--data-gib 1.2] [--baseline-bin DIR [--pairs 5]] [--trees "bench realistic"] [--dir DIR] [--warm]
 #
 # --e2e: the whole path from a staged closure to a checked package instead,
 # two derivations against one (bench/e2e.py).
