@@ -284,8 +284,7 @@ fn zero_done(job: &Job, zero: &ZeroChunks) -> Done {
 type DataJob = (u64, usize, Vec<u8>);
 
 fn compress_one(c: &mut Compressor, scratch: &mut Vec<u8>, job: DataJob) -> io::Result<Done> {
-    let mut bytes = compress_raw(c, &job.2, scratch)?;
-    make_joinable(&mut bytes).map_err(io::Error::other)?;
+    let bytes = compress_chunk(c, &job.2, scratch)?;
     Ok(data_done(job, bytes))
 }
 
@@ -443,6 +442,8 @@ fn write_in_order(
 /// [`ChunkedDeflate::finish`] ends the stream.
 pub struct ChunkedDeflate<W: Write> {
     inner: W,
+    /// For a file of one chunk; the workers have their own.
+    c: Compressor,
     level: u32,
     threads: usize,
     buf: Vec<u8>,
@@ -462,10 +463,10 @@ struct Pool {
 
 impl<W: Write> ChunkedDeflate<W> {
     pub fn new(inner: W, opts: &DeflateOptions) -> io::Result<Self> {
-        compressor(opts.level)?;
         let chunk = opts.chunk_size.max(4096);
         Ok(ChunkedDeflate {
             inner,
+            c: compressor(opts.level)?,
             level: opts.level,
             threads: effective_threads(opts.threads),
             buf: Vec::with_capacity(chunk),
@@ -531,7 +532,7 @@ impl<W: Write> ChunkedDeflate<W> {
         }
         if self.pool.is_none() && last {
             // The whole file was one chunk.
-            let bytes = compress_chunk(&mut compressor(self.level)?, &self.buf, &mut Vec::new())?;
+            let bytes = compress_chunk(&mut self.c, &self.buf, &mut Vec::new())?;
             self.buf.clear();
             return self.inner.write_all(&bytes);
         }

@@ -244,9 +244,7 @@ fn symbols(r: &mut Bits, t: &[u32], mut base: usize) -> Result<(), JoinError> {
                 (buf, cnt, next, base) = (r.buf, r.cnt, r.next, b);
                 continue;
             }
-            buf >>= e & 0xFF;
-            cnt -= e & 0xFF;
-            base = (e >> 16) as usize;
+            base = advance(&mut buf, &mut cnt, e);
         }
     }
     (r.buf, r.cnt, r.next) = (buf, cnt, next);
@@ -260,10 +258,17 @@ fn symbols(r: &mut Bits, t: &[u32], mut base: usize) -> Result<(), JoinError> {
             }
             base = b;
         } else {
-            r.drop(e & 0xFF);
-            base = (e >> 16) as usize;
+            base = advance(&mut r.buf, &mut r.cnt, e);
         }
     }
+}
+
+/// Drop a fast entry's bits; the table the next step reads.
+#[inline(always)]
+fn advance(buf: &mut u64, cnt: &mut u32, e: u32) -> usize {
+    *buf >>= e & 0xFF;
+    *cnt -= e & 0xFF;
+    (e >> 16) as usize
 }
 
 /// A step whose primary entry is slow: a code longer than the primary
@@ -277,8 +282,7 @@ fn slow_step(r: &mut Bits, t: &[u32], base: usize, mut e: u32) -> Result<(bool, 
         e = t[(e >> 16) as usize + i];
     }
     if e & SLOW == 0 {
-        r.drop(e & 0xFF);
-        return Ok((false, (e >> 16) as usize));
+        return Ok((false, advance(&mut r.buf, &mut r.cnt, e)));
     }
     if e & EOB != 0 {
         r.drop(e & 0xFF);
@@ -307,12 +311,8 @@ fn symbols_pair(w: &mut [Walker; 2]) -> Result<[bool; 2], JoinError> {
             let e0 = t0[base0 + (buf0 & MASK) as usize];
             let e1 = t1[base1 + (buf1 & MASK) as usize];
             if (e0 | e1) & SLOW == 0 {
-                buf0 >>= e0 & 0xFF;
-                cnt0 -= e0 & 0xFF;
-                base0 = (e0 >> 16) as usize;
-                buf1 >>= e1 & 0xFF;
-                cnt1 -= e1 & 0xFF;
-                base1 = (e1 >> 16) as usize;
+                base0 = advance(&mut buf0, &mut cnt0, e0);
+                base1 = advance(&mut buf1, &mut cnt1, e1);
                 continue;
             }
             // A slow entry in either: that stream's step alone; the other
